@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <random>
+#include <ctime>
 
 #include "base/fd.h"
 
@@ -95,8 +95,12 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, b
   if (::stat(path.c_str(), &st) == 0) {
     mode = st.st_mode & 07777;
   }
-  std::random_device rd;
-  std::string tmp = path + ".cove-" + std::to_string(rd()) + ".tmp";
+  // Unique per process and call; O_EXCL catches the impossible collision.
+  static unsigned counter = 0;
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  std::string tmp = path + ".cove-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-" +
+                    std::to_string(ts.tv_nsec) + ".tmp";
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
   if (!fd.valid()) {
     return Error::sys("create {}", tmp);

@@ -70,9 +70,17 @@ constexpr int kEnosys = 38;
 
 bool allow_like(const std::string& action) { return !seccomp_action_denies(action); }
 
+// A copy of `rule` for one syscall. The names array is not copied: Docker's main rule lists
+// ~350 names, and copying it per name made the merge quadratic.
 Json single(const Json& rule, const std::string& name) {
-  Json r = rule;
-  r["names"] = Json::array({name});
+  Json r = Json::object();
+  for (auto it = rule.begin(); it != rule.end(); ++it) {
+    if (it.key() == "names") {
+      r["names"] = Json::array({name});
+    } else {
+      r[it.key()] = it.value();
+    }
+  }
   return r;
 }
 
@@ -143,8 +151,8 @@ Json merge_seccomp(const Json& requested, const std::vector<std::string>& deny) 
   auto special = baseline_special_rules();
   bool have_request = requested.is_object();
 
-  // The caller's rules per syscall, split to one name each.
-  std::map<std::string, std::vector<Json>> caller;
+  // The caller's rules per syscall (pointers into `requested`; copied only when kept).
+  std::map<std::string, std::vector<const Json*>> caller;
   std::string caller_default = "SCMP_ACT_ALLOW";
   if (have_request) {
     if (auto d = requested.find("defaultAction"); d != requested.end() && d->is_string()) {
@@ -161,7 +169,7 @@ Json merge_seccomp(const Json& requested, const std::vector<std::string>& deny) 
         }
         for (const auto& n : *names) {
           if (n.is_string()) {
-            caller[n.get<std::string>()].push_back(single(rule, n.get<std::string>()));
+            caller[n.get<std::string>()].push_back(&rule);
           }
         }
       }
@@ -172,9 +180,9 @@ Json merge_seccomp(const Json& requested, const std::vector<std::string>& deny) 
   std::vector<std::string> uncond;
   std::map<std::string, std::vector<Json>> per_syscall;
 
-  auto caller_denies = [&](const std::vector<Json>& rules) {
+  auto caller_denies = [&](const std::vector<const Json*>& rules) {
     return std::all_of(rules.begin(), rules.end(),
-                       [](const Json& r) { return !allow_like(action_of(r)) && !has_args(r); });
+                       [](const Json* r) { return !allow_like(action_of(*r)) && !has_args(*r); });
   };
 
   // 1. Syscalls the baseline allows without conditions.
@@ -195,11 +203,11 @@ Json merge_seccomp(const Json& requested, const std::vector<std::string>& deny) 
       }
       continue;
     }
-    for (const auto& r : it->second) {
-      if (unconditional_allow(r)) {
+    for (const Json* r : it->second) {
+      if (unconditional_allow(*r)) {
         uncond.push_back(s);
       } else {
-        per_syscall[s].push_back(r);
+        per_syscall[s].push_back(single(*r, s));
       }
     }
   }
@@ -216,7 +224,9 @@ Json merge_seccomp(const Json& requested, const std::vector<std::string>& deny) 
     bool caller_allows = it == caller.end() ? caller_default_allows : !caller_denies(it->second);
     if (base_allows && !caller_allows) {
       if (it != caller.end()) {
-        per_syscall[s] = it->second;  // the caller's denial, with its own errno
+        for (const Json* r : it->second) {
+          per_syscall[s].push_back(single(*r, s));  // the caller's denial, with its own errno
+        }
       }
       continue;
     }
@@ -231,9 +241,9 @@ Json merge_seccomp(const Json& requested, const std::vector<std::string>& deny) 
     if (special.count(s) && !denied.count(s)) {
       continue;
     }
-    for (const auto& r : rules) {
-      if (!allow_like(action_of(r))) {
-        per_syscall[s].push_back(r);
+    for (const Json* r : rules) {
+      if (!allow_like(action_of(*r))) {
+        per_syscall[s].push_back(single(*r, s));
       }
     }
   }
@@ -241,7 +251,15 @@ Json merge_seccomp(const Json& requested, const std::vector<std::string>& deny) 
   std::sort(uncond.begin(), uncond.end());
   uncond.erase(std::unique(uncond.begin(), uncond.end()), uncond.end());
 
-  Json out = have_request ? requested : Json::object();
+  // The caller's other fields (architectures, flags, listenerPath...) are kept.
+  Json out = Json::object();
+  if (have_request) {
+    for (auto it = requested.begin(); it != requested.end(); ++it) {
+      if (it.key() != "syscalls") {
+        out[it.key()] = it.value();
+      }
+    }
+  }
   bool caller_default_kills = have_request && !allow_like(caller_default) && caller_default != "SCMP_ACT_ERRNO";
   if (!caller_default_kills) {
     out["defaultAction"] = "SCMP_ACT_ERRNO";

@@ -8,8 +8,6 @@
 
 namespace shim {
 
-namespace {
-
 // Loads the policy and the container's role. `role` stays null for containers cove passed
 // through (no record, or created unmatched with passthrough).
 int police_prelude(Context& ctx, std::optional<ContainerRecord>& rec, const policy::Role*& role) {
@@ -41,8 +39,6 @@ int police_prelude(Context& ctx, std::optional<ContainerRecord>& rec, const poli
 policy::Identity identity_of(const ContainerRecord& rec) {
   return policy::Identity{rec.role, rec.role_source, rec.team, rec.agent};
 }
-
-}  // namespace
 
 int run_exec(Context& ctx) {
   std::optional<ContainerRecord> rec;
@@ -82,41 +78,6 @@ int run_exec(Context& ctx) {
     if (auto r = base::write_file_atomic(*process_path, oci::dump_spec(process)); !r) {
       return refuse(ctx, r.error().wrap("rewrite --process file").message());
     }
-  }
-  return exec_backend(ctx, rec->backend);
-}
-
-int run_update(Context& ctx) {
-  std::optional<ContainerRecord> rec;
-  const policy::Role* role = nullptr;
-  if (int rc = police_prelude(ctx, rec, role); rc != 0) {
-    return rc;
-  }
-  if (role == nullptr) {
-    return exec_backend(ctx, backend_for(ctx, rec));
-  }
-  policy::Decision d = policy::check_update_flags(*role, ctx.inv);
-  if (auto res = ctx.inv.flag("resources")) {
-    base::Result<std::string> text = *res == "-" ? base::read_fd(0) : base::read_file(*res);
-    if (!text) {
-      return refuse(ctx, text.error().wrap("update --resources").message());
-    }
-    if (*res == "-") {
-      ctx.stdin_bytes = *text;
-    }
-    auto doc = base::parse_json(*text, *res == "-" ? "update --resources (stdin)" : *res);
-    if (!doc) {
-      return refuse(ctx, doc.error().message());
-    }
-    policy::Decision rd = policy::check_update_resources(*role, *doc);
-    d.refusals.insert(d.refusals.end(), rd.refusals.begin(), rd.refusals.end());
-  }
-  policy::AuditEvent ev{"update", rec->id, identity_of(*rec), rec->backend, &d};
-  if (auto r = write_audit(ctx, policy::audit_line(*ctx.policy, ev)); !r) {
-    return refuse(ctx, r.error().message());
-  }
-  if (d.refused()) {
-    return refuse(ctx, "container " + rec->id + " (role " + role->name + "): " + d.refusal_message());
   }
   return exec_backend(ctx, rec->backend);
 }

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/result.h"
 #include "oci/cli.h"
+#include "policy/match.h"
 #include "policy/policy.h"
 #include "shim/state.h"
 
@@ -41,6 +42,13 @@ int run_create(Context& ctx);       // create.cc: create, run, restore
 int run_exec(Context& ctx);         // exec.cc
 int run_update(Context& ctx);       // update.cc
 int run_passthrough(Context& ctx);  // shim.cc: every other verb
+
+/// For exec and update: loads the container's record and role. `role` stays null for containers
+/// cove passed through (no record, or created unmatched). Returns non-zero after a refusal.
+int police_prelude(Context& ctx, std::optional<ContainerRecord>& rec, const policy::Role*& role);
+
+/// The identity recorded at create.
+policy::Identity identity_of(const ContainerRecord& rec);
 
 /// Executes `backend` with the invocation's argv. Returns 1 (after logging) only if execve fails.
 int exec_backend(Context& ctx, const std::string& backend);

@@ -21,10 +21,12 @@ busybox=${BUSYBOX:-/bin/busybox}
 # The rootfs has no libc, so both binaries must be static.
 is_static() {
   # An ELF file with a PT_INTERP (program interpreter) is dynamically linked.
+  local headers
   if command -v readelf >/dev/null 2>&1; then
-    ! readelf -l "$1" 2>/dev/null | grep -q 'program interpreter'
+    headers=$(readelf -l "$1" 2>/dev/null) || return 1
+    [[ $headers != *"program interpreter"* ]]
   else
-    ! grep -q 'ld-linux' "$1"
+    if grep -q 'ld-linux' "$1"; then return 1; fi
   fi
 }
 

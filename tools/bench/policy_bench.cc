@@ -22,7 +22,8 @@ class NoMountsHost : public policy::RealHost {
 };
 
 void BM_CreatePipeline(benchmark::State& state) {
-  char tmpl[] = "/tmp/cove-bench-XXXXXX";
+  // Bundles live on /run (tmpfs) under containerd; /dev/shm is the same kind of filesystem.
+  char tmpl[] = "/dev/shm/cove-bench-XXXXXX";
   std::string dir = ::mkdtemp(tmpl);
   std::string config = *base::read_file(kDir + "/tests/fixtures/docker-20.10-config.json");
   // Add env so the role is found as Docker passes it.
