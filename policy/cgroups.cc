@@ -67,13 +67,18 @@ void apply_resources(const ApplyContext& ctx, Json& spec, Decision& d) {
     if (role.memory_limit) {
       clamp_to(mem, "limit", *role.memory_limit, "linux.resources.memory.limit", rule + ".memory.limit", d);
       int64_t limit = mem["limit"].get<int64_t>();
-      // memory+swap above the limit would let the container page past it.
+      // memory+swap above the limit would let the container page past it; an absent swap
+      // limit means unlimited swap, so it is set where the kernel accounts swap (runc fails
+      // on a swap limit where it does not, and then there is no per-cgroup swap to bound).
       if (auto it = mem.find("swap"); it != mem.end() && it->is_number_integer()) {
         int64_t swap = it->get<int64_t>();
         if (swap < 0 || swap > limit) {
           d.change("linux.resources.memory.swap", *it, limit, rule + ".memory.limit");
           *it = limit;
         }
+      } else if (ctx.host.swap_accounting()) {
+        d.change("linux.resources.memory.swap", nullptr, limit, rule + ".memory.limit");
+        mem["swap"] = limit;
       }
       if (mem.value("disableOOMKiller", false)) {
         d.change("linux.resources.memory.disableOOMKiller", true, false, rule + ".memory.limit");

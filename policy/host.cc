@@ -54,4 +54,19 @@ bool RealHost::is_host_namespace(const std::string& type, const std::string& pat
   return host.st_dev == other.st_dev && host.st_ino == other.st_ino;
 }
 
+bool RealHost::swap_accounting() const {
+  struct stat st {};
+  if (::stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0) {
+    // cgroup v2: the root has no memory.swap.max; any child cgroup with the memory controller does.
+    for (const char* p : {"/sys/fs/cgroup/init.scope/memory.swap.max", "/sys/fs/cgroup/system.slice/memory.swap.max",
+                          "/sys/fs/cgroup/user.slice/memory.swap.max"}) {
+      if (::stat(p, &st) == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+  return ::stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", &st) == 0;
+}
+
 }  // namespace policy

@@ -18,6 +18,9 @@ class HostFacts {
   /// True if the namespace file at `path` (e.g. /proc/123/ns/net) is the host's namespace of
   /// that type (the one of PID 1 as seen from the shim).
   virtual bool is_host_namespace(const std::string& type, const std::string& path) const = 0;
+  /// True if the kernel accounts swap per cgroup (v1 memory.memsw.*, v2 memory.swap.max), so
+  /// that the backend can be given a swap limit without failing.
+  virtual bool swap_accounting() const = 0;
 };
 
 /// The real host: realpath(3), /proc/self/mountinfo, stat of /proc/1/ns/<type>.
@@ -26,6 +29,7 @@ class RealHost : public HostFacts {
   std::string canonical(const std::string& path) const override;
   bool is_mountpoint(const std::string& path) const override;
   bool is_host_namespace(const std::string& type, const std::string& path) const override;
+  bool swap_accounting() const override;
 };
 
 }  // namespace policy

@@ -16,6 +16,8 @@ root="$work/runc-root"
 cleanup() {
   for id in $(runc --root "$root" list -q 2>/dev/null); do runc --root "$root" delete -f "$id" >/dev/null 2>&1 || true; done
   rm -rf "$work"
+  # runc removes each container's cgroup but not the /cove-test parent make-bundle.sh names.
+  for d in /sys/fs/cgroup/*/cove-test /sys/fs/cgroup/cove-test; do rmdir "$d" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 

@@ -134,6 +134,16 @@ TEST(ApplyLimits, UnlimitedAndLooserLimitsAreLowered) {
   EXPECT_EQ(f.spec["process"]["rlimits"][0]["hard"], 4096);
 }
 
+TEST(ApplyLimits, SwapIsBoundedWhereTheKernelAccountsIt) {
+  Fixture f;
+  f.apply("agent");
+  EXPECT_EQ(f.spec["linux"]["resources"]["memory"]["swap"], 2LL << 30);
+  Fixture g;
+  g.host.swap = false;
+  g.apply("agent");
+  EXPECT_FALSE(g.spec["linux"]["resources"]["memory"].contains("swap"));
+}
+
 TEST(ApplyMounts, DockerSocketIsRefusedEvenThroughASymlinkOrParent) {
   for (const char* source : {"/var/run/docker.sock", "/run/docker.sock", "/var/run", "/run", "/"}) {
     Fixture f;

@@ -15,6 +15,7 @@ class FakeHost : public policy::HostFacts {
   std::map<std::string, std::string> links;  // path prefix -> resolved prefix
   std::set<std::string> mountpoints;
   std::set<std::string> host_ns_paths;
+  bool swap = true;
 
   std::string canonical(const std::string& path) const override {
     for (const auto& [from, to] : links) {
@@ -28,6 +29,7 @@ class FakeHost : public policy::HostFacts {
   bool is_host_namespace(const std::string&, const std::string& path) const override {
     return host_ns_paths.count(path) != 0;
   }
+  bool swap_accounting() const override { return swap; }
 };
 
 }  // namespace testing_support
