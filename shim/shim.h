@@ -13,9 +13,15 @@
 #include "oci/cli.h"
 #include "policy/match.h"
 #include "policy/policy.h"
-#include "shim/state.h"
+#include "base/records.h"
 
 namespace shim {
+
+using base::ContainerRecord;
+using base::load_record;
+using base::save_record;
+using base::sweep_records;
+using base::valid_container_id;
 
 struct Context {
   oci::Invocation inv;

@@ -10,7 +10,7 @@
 #include "policy/apply.h"
 #include "policy/audit.h"
 #include "policy/match.h"
-#include "shim/state.h"
+#include "base/records.h"
 
 namespace {
 
@@ -44,10 +44,10 @@ void BM_CreatePipeline(benchmark::State& state) {
     std::string line = policy::audit_line(*pol, ev);
     (void)base::append_line(dir + "/audit.jsonl", line);
     (void)oci::save_bundle(*bundle);
-    shim::ContainerRecord rec;
+    base::ContainerRecord rec;
     rec.id = "bench";
     rec.role = sel->id.role;
-    (void)shim::save_record(dir, rec);
+    (void)base::save_record(dir, rec);
     benchmark::DoNotOptimize(line);
   }
   std::system(("rm -rf " + dir).c_str());

@@ -150,17 +150,18 @@ assert_rc_nonzero() {
   fi
 }
 
-# assert_err_has WHAT WORDS...: the last command's stderr contains every WORD (fixed strings).
+# assert_err_has WHAT WORDS...: what the last docker command printed contains every WORD (fixed
+# strings). Docker prints a refused create on stderr, but a refused exec on stdout.
 assert_err_has() {
   local what=$1 w
   shift
   for w in "$@"; do
-    if ! grep -qF -- "$w" "$ERR"; then
-      check_failed "$what: stderr does not contain '$w'"
+    if ! grep -qF -- "$w" "$ERR" "$OUT"; then
+      check_failed "$what: docker's output (stdout and stderr) does not contain '$w'"
       return 1
     fi
   done
-  say "ok   $what: stderr has [$*]: $(grep -m1 -oE 'cove: .{0,200}' "$ERR" || head -c 200 "$ERR")"
+  say "ok   $what: docker printed [$*]: $(cat "$ERR" "$OUT" | grep -m1 -oE 'cove: .{0,160}' || head -c 160 "$ERR")"
 }
 
 # probe_value KEY [FILE]: the value of KEY=... in FILE (default $OUT), or "<missing>".
@@ -188,7 +189,9 @@ expect_probe_syscalls() {
 
 # container_state NAME: docker's .State.Status ("running", "paused", "exited", ...) or "absent".
 container_state() {
-  dk inspect -f '{{.State.Status}}' "$1" 2>/dev/null || echo absent
+  local s
+  s=$(dk inspect -f '{{.State.Status}}' "$1" 2>/dev/null) || s=absent
+  echo "$s"
 }
 
 cgroup_v2() {
@@ -220,9 +223,7 @@ nofile_max() {
   local capeff hard
   capeff=$(awk '/^CapEff:/ {print $2}' /proc/self/status)
   hard=$(ulimit -Hn)
-  if [[ $hard != unlimited ]] && ((0x$capeff & (1 << 24))) 2>/dev/null; then
-    echo 1048576
-  elif [[ $hard == unlimited ]]; then
+  if [[ $hard == unlimited ]] || (((0x$capeff >> 24) & 1)); then  # 24: CAP_SYS_RESOURCE
     echo 1048576
   else
     echo "$hard"
@@ -230,13 +231,15 @@ nofile_max() {
 }
 
 # docker_setup [POLICY_JQ_FILTER]: checks, temp dir, policy, daemon, image.
+# shellcheck disable=SC2120 # the policy filter is optional
 docker_setup() {
   [[ $(id -u) -eq 0 ]] || skip "needs root (dockerd)"
-  DOCKERD=$(command -v /usr/sbin/dockerd dockerd | head -n1) || skip "dockerd is not installed"
-  [[ -x $DOCKERD ]] || skip "dockerd is not installed"
-  # /usr/bin/docker is the client of the same (Debian) release as dockerd.
-  DOCKER=$(command -v /usr/bin/docker docker | head -n1) || skip "the docker client is not installed"
-  [[ -x $DOCKER ]] || skip "the docker client is not installed"
+  DOCKERD=/usr/sbin/dockerd
+  [[ -x $DOCKERD ]] || DOCKERD=$(command -v dockerd) || skip "dockerd is not installed"
+  # /usr/bin/docker is the client of the same (Debian) release as dockerd; another one on PATH
+  # may speak a newer API than this daemon.
+  DOCKER=/usr/bin/docker
+  [[ -x $DOCKER ]] || DOCKER=$(command -v docker) || skip "the docker client is not installed"
   command -v containerd >/dev/null || skip "containerd is not installed"
   RUNC=$(command -v runc) || skip "runc is not installed"
   command -v jq >/dev/null || skip "jq is not installed"
@@ -315,6 +318,7 @@ start_dockerd() {
   done
   say "dockerd $DOCKERD_PID up after $((i / 10)).$((i % 10))s (managed containerd: ${CONTAINERD_PIDS[*]:-none, using a system containerd})"
   local runtimes
+  # shellcheck disable=SC2016 # a Go template, not a shell expansion
   runtimes=$(dk info --format '{{range $k, $v := .Runtimes}}{{$k}} {{end}}' 2>/dev/null)
   local r
   for r in cove cove-agent cove-preview cove-sync; do
@@ -324,8 +328,10 @@ start_dockerd() {
 
 import_image() {
   "$COVE_SRC/tools/make-rootfs.sh" "$TEST_DIR/rootfs" "$COVE_PROBE" || fail "tools/make-rootfs.sh failed"
-  capture import 60 sh -c "tar -C '$TEST_DIR/rootfs' --numeric-owner -cf - . | $(printf '%q ' "${DK[@]}") import - $IMAGE"
-  [[ $RC -eq 0 ]] || fail "docker import of the probe rootfs failed"
+  OUT=$TEST_DIR/out/import.out
+  ERR=$TEST_DIR/out/import.err
+  tar -C "$TEST_DIR/rootfs" --numeric-owner -cf - . | timeout -k 5 60 "${DK[@]}" import - "$IMAGE" >"$OUT" 2>"$ERR" ||
+    fail "docker import of the probe rootfs failed"
   say "image $IMAGE imported"
 }
 
@@ -367,10 +373,16 @@ docker_cleanup() {
     fi
   done
   if [[ -n $TEST_DIR ]]; then
-    # Leftovers that name our temp dir: containerd shims (their -address is under it).
-    for p in $(grep -lsF "$TEST_DIR/" /proc/[0-9]*/cmdline | cut -d/ -f3); do
+    # Leftovers that name our temp dir: containerd shims (their -address is under it). Read
+    # with builtins only, so no helper process (whose own argv names the dir) is ever matched.
+    local f args
+    for f in /proc/[0-9]*/cmdline; do
+      p=${f#/proc/}
+      p=${p%/cmdline}
       [[ $p != "$$" && $p != "$BASHPID" ]] || continue
-      echo "[$SCENARIO] killing leftover process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | head -c 200)" >&2
+      mapfile -d '' args 2>/dev/null <"$f" || continue
+      [[ " ${args[*]} " == *"$TEST_DIR/"* ]] || continue
+      echo "[$SCENARIO] killing leftover process $p: ${args[*]:0:6}" >&2
       kill -KILL "$p" 2>/dev/null
     done
     # Mounts left under the temp dir (the host netns bind at <exec-root>/netns/default, overlay

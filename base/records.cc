@@ -1,4 +1,4 @@
-#include "shim/state.h"
+#include "base/records.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include "base/file.h"
 #include "base/jsonc.h"
 
-namespace shim {
+namespace base {
 
 using Json = nlohmann::ordered_json;
 
@@ -155,4 +155,4 @@ size_t sweep_records(const std::string& state_dir, long min_age_seconds) {
   return removed;
 }
 
-}  // namespace shim
+}  // namespace base

@@ -18,7 +18,7 @@
 
 #include "base/result.h"
 
-namespace shim {
+namespace base {
 
 struct ContainerRecord {
   std::string id;
@@ -56,4 +56,4 @@ std::vector<ContainerRecord> list_records(const std::string& state_dir);
 /// `min_age_seconds`. Returns how many were removed.
 size_t sweep_records(const std::string& state_dir, long min_age_seconds);
 
-}  // namespace shim
+}  // namespace base
