@@ -342,6 +342,18 @@ Result<Role> parse_role(const std::string& name, Obj& o) {
       return Error::make(EINVAL, "{}: expected \"rw\" or \"ro\"", ws->at("mode"));
     }
     w.read_only = *mode == "ro";
+    COVE_TRY_ASSIGN(prot, ws->strings("protected"));
+    COVE_TRY_ASSIGN(hidden, ws->strings("hidden"));
+    for (auto* list : {&prot, &hidden}) {
+      for (const auto& g : *list) {
+        if (g.empty() || g[0] == '/' || g.find("..") != std::string::npos) {
+          return Error::make(EINVAL, "{}: \"{}\" must be relative to the workspace root, without '..'",
+                             ws->at(list == &prot ? "protected" : "hidden"), g);
+        }
+      }
+    }
+    w.protected_paths = prot;
+    w.hidden_paths = hidden;
     COVE_TRY(ws->finish());
     r.workspace = w;
   }

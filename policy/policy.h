@@ -42,6 +42,11 @@ struct MountRules {
 struct Workspace {
   std::string destination = "/workspace";
   bool read_only = false;
+  /// Paths (globs relative to the workspace root, see path_match.h) that stay read-only inside
+  /// a read-write view, e.g. ".git/hooks/**".
+  std::vector<std::string> protected_paths;
+  /// Paths absent from this role's view (lookups fail with ENOENT, readdir omits them).
+  std::vector<std::string> hidden_paths;
 };
 
 struct Seccomp {

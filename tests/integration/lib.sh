@@ -20,6 +20,7 @@ COVE_SRC=${COVE_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 
 TEST_DIR=""
 CONTAINERS=()
+CLEANUP_HOOKS=()  # shell commands run first at exit (unmounts), in order
 COVE=()
 BG_PIDS=()
 LOG_MARK=0
@@ -61,7 +62,10 @@ pass() {
 
 cleanup() {
   local rc=$?
-  local id pid
+  local id pid hook
+  for hook in ${CLEANUP_HOOKS[@]+"${CLEANUP_HOOKS[@]}"}; do
+    eval "$hook"
+  done
   for pid in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null

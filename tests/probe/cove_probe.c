@@ -34,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -427,12 +429,40 @@ static int parse_count(const char* s, long* out) {
   return 0;
 }
 
+/* Watches DIR with inotify for up to SECONDS and prints the first event: "event=NAME" (the
+ * file's name) or "event=none". The hot-reload test runs it in a preview container while an
+ * agent container writes. */
+static int cmd_inotify(const char* dir, int seconds) {
+  int fd = inotify_init1(IN_CLOEXEC);
+  if (fd < 0 || inotify_add_watch(fd, dir, IN_MODIFY | IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+    printf("event=error errno=%s\n", errno_name(errno));
+    return 1;
+  }
+  printf("watching=%s\n", dir);
+  fflush(stdout);
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  if (poll(&p, 1, seconds * 1000) <= 0) {
+    printf("event=none\n");
+    return 0;
+  }
+  char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+  ssize_t n = read(fd, buf, sizeof buf);
+  if (n < (ssize_t)sizeof(struct inotify_event)) {
+    printf("event=error\n");
+    return 1;
+  }
+  const struct inotify_event* ev = (const struct inotify_event*)buf;
+  printf("event=%s\n", ev->len > 0 ? ev->name : "(dir)");
+  return 0;
+}
+
 static int usage(void) {
   fprintf(stderr,
           "usage: cove-probe report\n"
           "       cove-probe memhog MIB\n"
           "       cove-probe forkbomb N\n"
-          "       cove-probe write PATH\n");
+          "       cove-probe write PATH\n"
+          "       cove-probe inotify DIR SECONDS\n");
   return 2;
 }
 
@@ -450,6 +480,9 @@ int main(int argc, char** argv) {
   }
   if (strcmp(cmd, "forkbomb") == 0 && argc == 3 && parse_count(argv[2], &n) == 0) {
     return cmd_forkbomb(n);
+  }
+  if (strcmp(cmd, "inotify") == 0 && argc == 4) {
+    return cmd_inotify(argv[2], atoi(argv[3]));
   }
   if (strcmp(cmd, "write") == 0 && argc == 3) {
     return cmd_write(argv[2]);

@@ -1,0 +1,532 @@
+#include "fusefs/lowlevel.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "base/file.h"
+
+namespace fusefs {
+
+namespace {
+
+Filesystem* fs_of(fuse_req_t req) { return static_cast<Filesystem*>(fuse_req_userdata(req)); }
+
+Requester requester(fuse_req_t req) {
+  const fuse_ctx* c = fuse_req_ctx(req);
+  return Requester{c->uid, c->gid, c->pid};
+}
+
+void reply_err(fuse_req_t req, const base::Error& e) { fuse_reply_err(req, e.code() != 0 ? e.code() : EIO); }
+
+Handle* handle_of(fuse_file_info* fi) { return fi == nullptr ? nullptr : reinterpret_cast<Handle*>(fi->fh); }
+
+fuse_entry_param to_param(const Entry& e) {
+  fuse_entry_param p{};
+  p.ino = e.ino;
+  p.attr = e.attr;
+  p.attr_timeout = e.attr_timeout;
+  p.entry_timeout = e.entry_timeout;
+  p.generation = 0;
+  return p;
+}
+
+void reply_entry(fuse_req_t req, const base::Result<Entry>& r) {
+  if (!r) {
+    reply_err(req, r.error());
+    return;
+  }
+  fuse_entry_param p = to_param(*r);
+  if (fuse_reply_entry(req, &p) != 0) {
+    fs_of(req)->forget(p.ino, 1);  // the kernel never got it
+  }
+}
+
+void op_init(void* userdata, fuse_conn_info* conn) {
+  (void)userdata;
+  // Data moves by splice between the FUSE device and the source files.
+  conn->want |= conn->capable & (FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+  conn->want |= conn->capable & FUSE_CAP_READDIRPLUS;
+  conn->want |= conn->capable & FUSE_CAP_ATOMIC_O_TRUNC;
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;  // writes must reach covefs to be journaled
+  conn->max_write = 1U << 20;
+  conn->max_readahead = 1U << 20;
+}
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Filesystem* fs = fs_of(req);
+  auto r = fs->lookup(requester(req), parent, name);
+  if (!r && r.error().code() == ENOENT && !fs->uncacheable(parent, name)) {
+    // A negative entry the kernel may cache like a positive one.
+    fuse_entry_param p{};
+    p.entry_timeout = fs->options().entry_timeout;
+    fuse_reply_entry(req, &p);
+    return;
+  }
+  reply_entry(req, r);
+}
+
+void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t n) {
+  fs_of(req)->forget(ino, n);
+  fuse_reply_none(req);
+}
+
+void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i) {
+    fs_of(req)->forget(forgets[i].ino, forgets[i].nlookup);
+  }
+  fuse_reply_none(req);
+}
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  (void)fi;
+  Filesystem* fs = fs_of(req);
+  auto r = fs->getattr(requester(req), ino);
+  if (!r) {
+    reply_err(req, r.error());
+    return;
+  }
+  fuse_reply_attr(req, &*r, fs->options().attr_timeout);
+}
+
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+  Filesystem* fs = fs_of(req);
+  auto r = fs->setattr(requester(req), ino, *attr, to_set, handle_of(fi));
+  if (!r) {
+    reply_err(req, r.error());
+    return;
+  }
+  fuse_reply_attr(req, &*r, fs->options().attr_timeout);
+}
+
+void op_readlink(fuse_req_t req, fuse_ino_t ino) {
+  auto r = fs_of(req)->readlink(requester(req), ino);
+  if (!r) {
+    reply_err(req, r.error());
+    return;
+  }
+  fuse_reply_readlink(req, r->c_str());
+}
+
+void op_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+  reply_entry(req, fs_of(req)->mknod(requester(req), parent, name, mode, rdev));
+}
+
+void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  reply_entry(req, fs_of(req)->mkdir(requester(req), parent, name, mode));
+}
+
+void op_symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) {
+  reply_entry(req, fs_of(req)->symlink(requester(req), link, parent, name));
+}
+
+void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char* name) {
+  reply_entry(req, fs_of(req)->link(requester(req), ino, parent, name));
+}
+
+void op_unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  auto r = fs_of(req)->unlink(requester(req), parent, name);
+  fuse_reply_err(req, r ? 0 : (r.error().code() ? r.error().code() : EIO));
+}
+
+void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  auto r = fs_of(req)->rmdir(requester(req), parent, name);
+  fuse_reply_err(req, r ? 0 : (r.error().code() ? r.error().code() : EIO));
+}
+
+void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
+               unsigned flags) {
+  auto r = fs_of(req)->rename(requester(req), parent, name, newparent, newname, flags);
+  fuse_reply_err(req, r ? 0 : (r.error().code() ? r.error().code() : EIO));
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto r = fs_of(req)->open(requester(req), ino, fi->flags);
+  if (!r) {
+    reply_err(req, r.error());
+    return;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(r->release());
+  if (fuse_reply_open(req, fi) != 0) {
+    delete handle_of(fi);
+  }
+}
+
+void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
+  Filesystem* fs = fs_of(req);
+  auto r = fs->create_file(requester(req), parent, name, mode, fi->flags);
+  if (!r) {
+    reply_err(req, r.error());
+    return;
+  }
+  fuse_entry_param p = to_param(r->first);
+  fi->fh = reinterpret_cast<uint64_t>(r->second.release());
+  if (fuse_reply_create(req, &p, fi) != 0) {
+    fs->forget(p.ino, 1);
+    delete handle_of(fi);
+  }
+}
+
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  (void)ino;
+  fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+  buf.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+  buf.buf[0].fd = handle_of(fi)->fd.get();
+  buf.buf[0].pos = off;
+  fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+void op_write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
+  (void)ino;
+  Handle* h = handle_of(fi);
+  fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+  out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+  out.buf[0].fd = h->fd.get();
+  out.buf[0].pos = off;
+  ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
+  if (n < 0) {
+    fuse_reply_err(req, static_cast<int>(-n));
+    return;
+  }
+  fs_of(req)->wrote(*h);
+  fuse_reply_write(req, static_cast<size_t>(n));
+}
+
+void op_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  (void)ino;
+  // POSIX locks are released on any close of the file: mirror the caller's close.
+  int fd = ::dup(handle_of(fi)->fd.get());
+  int rc = fd < 0 ? -1 : ::close(fd);
+  fuse_reply_err(req, rc == 0 ? 0 : errno);
+}
+
+void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  (void)ino;
+  Handle* h = handle_of(fi);
+  fs_of(req)->release(*h);
+  delete h;
+  fuse_reply_err(req, 0);
+}
+
+void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
+  (void)ino;
+  int fd = handle_of(fi)->fd.get();
+  int rc = datasync ? ::fdatasync(fd) : ::fsync(fd);
+  fuse_reply_err(req, rc == 0 ? 0 : errno);
+}
+
+void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto r = fs_of(req)->opendir(requester(req), ino);
+  if (!r) {
+    reply_err(req, r.error());
+    return;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(r->release());
+  if (fuse_reply_open(req, fi) != 0) {
+    fs_of(req)->releasedir(*handle_of(fi));
+    delete handle_of(fi);
+  }
+}
+
+void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus) {
+  (void)ino;
+  Filesystem* fs = fs_of(req);
+  Handle* h = handle_of(fi);
+  std::vector<char> buf(size);
+  size_t used = 0;
+  Requester who = requester(req);
+  auto r = fs->readdir(who, *h, off, [&](const DirEntry& e) {
+    size_t need = 0;
+    if (plus) {
+      fuse_entry_param p{};
+      bool dots = e.name == "." || e.name == "..";
+      if (dots) {
+        p.attr.st_ino = e.ino;
+        p.attr.st_mode = static_cast<mode_t>(e.type) << 12;
+      } else {
+        auto ent = fs->lookup(who, h->ino, e.name);
+        if (!ent) {
+          return true;  // vanished or hidden meanwhile: skip it
+        }
+        p = to_param(*ent);
+      }
+      need = fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &p, e.next);
+      if (need > size - used) {
+        if (!dots) {
+          fs->forget(p.ino, 1);
+        }
+        return false;
+      }
+    } else {
+      struct stat st {};
+      st.st_ino = e.ino;
+      st.st_mode = static_cast<mode_t>(e.type) << 12;
+      need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st, e.next);
+      if (need > size - used) {
+        return false;
+      }
+    }
+    used += need;
+    return true;
+  });
+  if (!r && used == 0) {
+    reply_err(req, r.error());
+    return;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  do_readdir(req, ino, size, off, fi, false);
+}
+
+void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  do_readdir(req, ino, size, off, fi, true);
+}
+
+void op_releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  (void)ino;
+  Handle* h = handle_of(fi);
+  fs_of(req)->releasedir(*h);
+  delete h;
+  fuse_reply_err(req, 0);
+}
+
+void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
+  (void)ino;
+  int fd = ::dirfd(static_cast<DIR*>(handle_of(fi)->dir));
+  int rc = datasync ? ::fdatasync(fd) : ::fsync(fd);
+  fuse_reply_err(req, rc == 0 ? 0 : errno);
+}
+
+void op_statfs(fuse_req_t req, fuse_ino_t ino) {
+  (void)ino;
+  auto r = fs_of(req)->statfs();
+  if (!r) {
+    reply_err(req, r.error());
+    return;
+  }
+  fuse_reply_statfs(req, &*r);
+}
+
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags) {
+  auto r = fs_of(req)->setxattr(requester(req), ino, name, std::string(value, size), flags);
+  fuse_reply_err(req, r ? 0 : (r.error().code() ? r.error().code() : EIO));
+}
+
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  auto r = fs_of(req)->getxattr(requester(req), ino, name, size);
+  if (!r) {
+    reply_err(req, r.error());
+    return;
+  }
+  if (size == 0) {
+    fuse_reply_xattr(req, r->size());
+  } else {
+    fuse_reply_buf(req, r->data(), r->size());
+  }
+}
+
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  auto r = fs_of(req)->listxattr(requester(req), ino, size);
+  if (!r) {
+    reply_err(req, r.error());
+    return;
+  }
+  if (size == 0) {
+    fuse_reply_xattr(req, r->size());
+  } else {
+    fuse_reply_buf(req, r->data(), r->size());
+  }
+}
+
+void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  auto r = fs_of(req)->removexattr(requester(req), ino, name);
+  fuse_reply_err(req, r ? 0 : (r.error().code() ? r.error().code() : EIO));
+}
+
+void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, fuse_file_info* fi) {
+  (void)ino;
+  Handle* h = handle_of(fi);
+  if (::fallocate(h->fd.get(), mode, off, len) != 0) {
+    fuse_reply_err(req, errno);
+    return;
+  }
+  fs_of(req)->wrote(*h);
+  fuse_reply_err(req, 0);
+}
+
+void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi) {
+  (void)ino;
+  off_t r = ::lseek(handle_of(fi)->fd.get(), off, whence);
+  if (r < 0) {
+    fuse_reply_err(req, errno);
+    return;
+  }
+  fuse_reply_lseek(req, r);
+}
+
+fuse_lowlevel_ops make_ops() {
+  fuse_lowlevel_ops ops{};
+  ops.init = op_init;
+  ops.lookup = op_lookup;
+  ops.forget = op_forget;
+  ops.forget_multi = op_forget_multi;
+  ops.getattr = op_getattr;
+  ops.setattr = op_setattr;
+  ops.readlink = op_readlink;
+  ops.mknod = op_mknod;
+  ops.mkdir = op_mkdir;
+  ops.symlink = op_symlink;
+  ops.link = op_link;
+  ops.unlink = op_unlink;
+  ops.rmdir = op_rmdir;
+  ops.rename = op_rename;
+  ops.open = op_open;
+  ops.create = op_create;
+  ops.read = op_read;
+  ops.write_buf = op_write_buf;
+  ops.flush = op_flush;
+  ops.release = op_release;
+  ops.fsync = op_fsync;
+  ops.opendir = op_opendir;
+  ops.readdir = op_readdir;
+  ops.readdirplus = op_readdirplus;
+  ops.releasedir = op_releasedir;
+  ops.fsyncdir = op_fsyncdir;
+  ops.statfs = op_statfs;
+  ops.setxattr = op_setxattr;
+  ops.getxattr = op_getxattr;
+  ops.listxattr = op_listxattr;
+  ops.removexattr = op_removexattr;
+  ops.fallocate = op_fallocate;
+  ops.lseek = op_lseek;
+  return ops;
+}
+
+// Octal escapes in /proc/self/mountinfo ("\040" for a space).
+std::string unescape_mountinfo(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8)));
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string mounted_fstype(const std::string& path) {
+  char real[PATH_MAX];
+  std::string want = ::realpath(path.c_str(), real) != nullptr ? real : path;
+  auto text = base::read_file("/proc/self/mountinfo");
+  if (!text) {
+    return "";
+  }
+  std::string found;
+  size_t i = 0;
+  while (i < text->size()) {
+    size_t nl = text->find('\n', i);
+    if (nl == std::string::npos) {
+      nl = text->size();
+    }
+    std::string line = text->substr(i, nl - i);
+    i = nl + 1;
+    // id parent maj:min root mountpoint options [optional...] - fstype source superopts
+    std::vector<std::string> f;
+    size_t p = 0;
+    while (p < line.size()) {
+      size_t sp = line.find(' ', p);
+      if (sp == std::string::npos) {
+        sp = line.size();
+      }
+      f.push_back(line.substr(p, sp - p));
+      p = sp + 1;
+    }
+    if (f.size() < 5 || unescape_mountinfo(f[4]) != want) {
+      continue;
+    }
+    for (size_t k = 5; k + 1 < f.size(); ++k) {
+      if (f[k] == "-") {
+        found = f[k + 1];  // the last mount on a path is the visible one
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+base::Result<void> serve(Filesystem& fs, const MountOptions& mo) {
+  std::string existing = mounted_fstype(mo.mountpoint);
+  if (!existing.empty()) {
+    // stat(2) may be answered from the attribute cache; opening the directory needs the daemon.
+    int probe = ::open(mo.mountpoint.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int probe_errno = errno;
+    if (probe >= 0) {
+      ::close(probe);
+    }
+    if (probe < 0 && (probe_errno == ENOTCONN || probe_errno == ECONNABORTED)) {
+      // A covefs that died: its mount answers ENOTCONN. Detach it and serve again.
+      if (::umount2(mo.mountpoint.c_str(), MNT_DETACH) != 0) {
+        return base::Error::sys("detach dead mount at {}", mo.mountpoint);
+      }
+    } else {
+      return base::Error::make(EBUSY, "{} is already mounted ({}); unmount it first: fusermount3 -u {}",
+                               mo.mountpoint, existing, mo.mountpoint);
+    }
+  }
+  std::vector<std::string> argv_s = {"covefs", "-o",
+                                     "allow_other,default_permissions,fsname=" + mo.fsname + ",subtype=covefs"};
+  std::vector<char*> argv;
+  for (auto& a : argv_s) {
+    argv.push_back(a.data());
+  }
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  fuse_lowlevel_ops ops = make_ops();
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, &fs);
+  if (se == nullptr) {
+    return base::Error::make(EINVAL, "fuse_session_new failed");
+  }
+  if (fuse_set_signal_handlers(se) != 0) {
+    fuse_session_destroy(se);
+    return base::Error::make(EINVAL, "fuse_set_signal_handlers failed");
+  }
+  if (fuse_session_mount(se, mo.mountpoint.c_str()) != 0) {
+    fuse_remove_signal_handlers(se);
+    fuse_session_destroy(se);
+    return base::Error::make(EIO, "mount at {} failed (see the message above)", mo.mountpoint);
+  }
+  // Without -f, detach from the terminal once the mount is up (errors above still reach it).
+  if (fuse_daemonize(mo.foreground ? 1 : 0) != 0) {
+    fuse_session_unmount(se);
+    fuse_remove_signal_handlers(se);
+    fuse_session_destroy(se);
+    return base::Error::make(EIO, "daemonize failed");
+  }
+  fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(cfg, mo.max_threads);
+  fuse_loop_cfg_set_clone_fd(cfg, 0);
+  int rc = fuse_session_loop_mt(se, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  fuse_session_unmount(se);
+  fuse_remove_signal_handlers(se);
+  fuse_session_destroy(se);
+  if (rc < 0) {
+    return base::Error::make(-rc, "FUSE loop ended with an error");
+  }
+  return {};
+}
+
+}  // namespace fusefs

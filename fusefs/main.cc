@@ -1,0 +1,132 @@
+// covefs: serves a team's workspace directory to its containers. See fusefs/fs.h.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <optional>
+
+#include "base/journal.h"
+#include "fusefs/fs.h"
+#include "fusefs/lowlevel.h"
+#include "policy/policy.h"
+
+namespace {
+
+base::JournalOp journal_op(fusefs::Change c) {
+  using C = fusefs::Change;
+  using J = base::JournalOp;
+  switch (c) {
+    case C::kCreate: return J::create;
+    case C::kWrite: return J::write;
+    case C::kTruncate: return J::truncate;
+    case C::kMkdir: return J::mkdir;
+    case C::kMknod: return J::mknod;
+    case C::kUnlink: return J::unlink;
+    case C::kRmdir: return J::rmdir;
+    case C::kRename: return J::rename;
+    case C::kLink: return J::link;
+    case C::kSymlink: return J::symlink;
+    case C::kChmod: return J::chmod;
+    case C::kChown: return J::chown;
+    case C::kSetxattr: return J::setxattr;
+    case C::kRemovexattr: return J::removexattr;
+    case C::kUtimens: return J::utimens;
+  }
+  return J::rescan;
+}
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "covefs: %s\n", msg.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"covefs: a team's workspace, served to its containers with per-role views"};
+  std::string team, source, mountpoint, policy_path, journal_dir, state_dir, owner = "1000:1000";
+  bool foreground = false;
+  bool host_read_only = false;
+  size_t fd_cache = 4096;
+  unsigned threads = 16;
+  double timeout = 1.0;
+  app.add_option("--team", team, "team name")->required();
+  app.add_option("--source", source, "the workspace directory to serve")->required()->check(CLI::ExistingDirectory);
+  // Not checked as an existing directory: a mountpoint whose covefs died answers ENOTCONN, and
+  // serve() recovers it.
+  app.add_option("--mountpoint", mountpoint, "where to mount it")->required();
+  app.add_option("--policy", policy_path, "cove policy (role views); without it every caller gets the default view");
+  app.add_option("--journal", journal_dir, "change journal directory (default /var/lib/cove/journal/<team>)");
+  app.add_option("--state-dir", state_dir, "cove-runtime's container records (default: the policy's stateDir)");
+  app.add_option("--owner", owner, "owner containers see, UID:GID, or 'none' to pass ownership through");
+  app.add_flag("--host-read-only", host_read_only, "host processes get a read-only view");
+  app.add_option("--fd-cache", fd_cache, "open descriptors kept for inodes");
+  app.add_option("--threads", threads, "request threads");
+  app.add_option("--timeout", timeout, "entry and attribute cache timeout, seconds");
+  app.add_flag("-f,--foreground", foreground, "stay in the foreground");
+  CLI11_PARSE(app, argc, argv);
+
+  ::umask(0);  // modes arrive with the caller's umask applied
+  std::optional<policy::Policy> pol;
+  if (!policy_path.empty()) {
+    auto p = policy::load_policy(policy_path);
+    if (!p) {
+      return fail(p.error().message());
+    }
+    pol = std::move(*p);
+  }
+  if (state_dir.empty()) {
+    state_dir = pol ? pol->state_dir : "/run/cove";
+  }
+  if (journal_dir.empty()) {
+    journal_dir = "/var/lib/cove/journal/" + team;
+  }
+  fusefs::FsOptions opts;
+  opts.source = source;
+  opts.team = team;
+  opts.default_rw = !host_read_only;
+  opts.fd_cache = fd_cache;
+  opts.entry_timeout = timeout;
+  opts.attr_timeout = timeout;
+  if (owner == "none") {
+    opts.mapped_owner.reset();
+  } else {
+    unsigned uid = 0, gid = 0;
+    if (std::sscanf(owner.c_str(), "%u:%u", &uid, &gid) != 2) {
+      return fail("--owner: expected UID:GID or none, got " + owner);
+    }
+    opts.mapped_owner = std::make_pair(uid_t{uid}, gid_t{gid});
+  }
+  auto journal = base::JournalWriter::open(journal_dir, base::JournalOptions{});
+  if (!journal) {
+    return fail(journal.error().wrap("journal {}", journal_dir).message());
+  }
+  base::JournalWriter* jw = journal->get();
+  auto sink = [jw](fusefs::Change c, const std::string& path, const std::string& path2, const fusefs::Caller& who) {
+    auto r = jw->append(journal_op(c), path, path2, base::Attribution{who.container_id, who.agent, who.role});
+    if (!r) {
+      std::fprintf(stderr, "covefs: journal: %s\n", r.error().message().c_str());
+    }
+  };
+  auto fs = fusefs::Filesystem::create(opts, pol ? &*pol : nullptr, state_dir, sink);
+  if (!fs) {
+    return fail(fs.error().message());
+  }
+  fusefs::MountOptions mo;
+  mo.mountpoint = mountpoint;
+  mo.fsname = "covefs:" + team;
+  mo.max_threads = threads;
+  mo.foreground = foreground;
+  auto r = fusefs::serve(**fs, mo);
+  (void)jw->sync();
+  if (!r) {
+    return fail(r.error().message());
+  }
+  const auto& c = (*fs)->counters();
+  std::fprintf(stderr, "covefs: unmounted %s; refused: %lu EROFS, %lu EACCES, %lu hidden, %lu device\n",
+               mountpoint.c_str(), static_cast<unsigned long>(c.refused_erofs.load()),
+               static_cast<unsigned long>(c.refused_eacces.load()), static_cast<unsigned long>(c.refused_hidden.load()),
+               static_cast<unsigned long>(c.refused_device.load()));
+  return 0;
+}
