@@ -21,13 +21,15 @@
 // (one line on disk). Keys are written in this order, and a reader that only needs the seq
 // reads the `{"seq":` prefix without decoding the rest:
 //
-//   seq        1, 2, 3, ... with no holes across segments; never reused while the directory lives.
+//   seq        1, 2, 3, ... with no holes across segments; not reused while the directory lives
+//              (but see power loss below).
 //   t          CLOCK_REALTIME in nanoseconds when the writer took the record (monotonic in seq
 //              unless the wall clock is stepped back).
 //   op         create write truncate mkdir mknod unlink rmdir rename link symlink chmod chown
 //              setxattr removexattr utimens rescan.
 //   path       relative to the workspace root, no leading slash; "" is the root itself.
-//   path2      the new name of a rename and link; present for those two ops only.
+//   path2      rename: the new name of `path`; link: the new link to `path`. Present for those
+//              two ops only.
 //   container, agent, role
 //              who made the change; omitted when empty (host-side or unknown caller).
 //
@@ -55,7 +57,15 @@
 // and the next writer truncates a torn or undecodable tail and continues at the last seq + 1.
 // Space for the current segment is preallocated in chunks (fallocate KEEP_SIZE), so running
 // out of space fails cleanly before a write; where fallocate is unsupported a short write is
-// truncated away again. A failed append consumes no seq.
+// truncated away again. A failed append consumes no seq (the rescan record owed for it may
+// consume one before it fails, as that short line can still fit).
+//
+// Power loss (not kill -9) loses records that were not yet sync()ed, and the next writer then
+// hands their seqs out again. A consumer that persisted a cursor past the durable end would skip
+// that many new records; the reader reports `gap` when a cursor is beyond the journal's end, but
+// not once the journal has grown past it again, and the rescan record covefs writes after the
+// unclean stop falls within the range such a consumer skips. Closing this needs a journal epoch
+// or a seq jump after an unclean stop; neither exists yet (the contract is "last seq + 1").
 //
 // The writer rolls to a new segment when the next line would take the current one past
 // segment_bytes (the old segment is fdatasync'ed and the directory fsync'ed at the roll), and

@@ -4,7 +4,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <atomic>
+#include <chrono>
 #include <optional>
+#include <thread>
 
 #include "base/journal.h"
 #include "fusefs/fs.h"
@@ -103,6 +106,22 @@ int main(int argc, char** argv) {
     return fail(journal.error().wrap("journal {}", journal_dir).message());
   }
   base::JournalWriter* jw = journal->get();
+  if (jw->unclean_stop()) {
+    // The previous covefs died: changes made on its last requests may have no record.
+    std::fprintf(stderr, "covefs: the journal was not closed cleanly; asking consumers to rescan\n");
+    (void)jw->append(base::JournalOp::rescan, "", "", base::Attribution{});
+  }
+  // Records reach the page cache at once (they survive a crash of covefs); this bounds what a
+  // power loss can take to about a second.
+  std::atomic<bool> serving{true};
+  std::thread syncer([&] {
+    while (serving.load()) {
+      for (int i = 0; i < 10 && serving.load(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      (void)jw->sync();
+    }
+  });
   auto sink = [jw](fusefs::Change c, const std::string& path, const std::string& path2, const fusefs::Caller& who) {
     auto r = jw->append(journal_op(c), path, path2, base::Attribution{who.container_id, who.agent, who.role});
     if (!r) {
@@ -111,6 +130,8 @@ int main(int argc, char** argv) {
   };
   auto fs = fusefs::Filesystem::create(opts, pol ? &*pol : nullptr, state_dir, sink);
   if (!fs) {
+    serving = false;
+    syncer.join();
     return fail(fs.error().message());
   }
   fusefs::MountOptions mo;
@@ -119,6 +140,8 @@ int main(int argc, char** argv) {
   mo.max_threads = threads;
   mo.foreground = foreground;
   auto r = fusefs::serve(**fs, mo);
+  serving = false;
+  syncer.join();
   (void)jw->sync();
   if (!r) {
     return fail(r.error().message());
