@@ -78,6 +78,7 @@ struct Handle {
   uid_t uid = 0;          // the opener
   gid_t gid = 0;
   pid_t pid = 0;
+  int32_t backing_id = 0; // kernel passthrough backing file, 0 if none
   void* dir = nullptr;    // DIR* for directories
   off_t dir_offset = 0;
 };

@@ -8,17 +8,85 @@
 #include <unistd.h>
 
 #include <climits>
+#include <mutex>
+#include <unordered_map>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "base/file.h"
+#include "fusefs/device.h"
 
 namespace fusefs {
 
 namespace {
 
 Filesystem* fs_of(fuse_req_t req) { return static_cast<Filesystem*>(fuse_req_userdata(req)); }
+
+// The mounted device (one mount per process), for passthrough backing files.
+Device* g_device = nullptr;
+
+// The kernel ties one backing file to a FUSE inode while any passthrough open exists: every
+// open of the inode must name the same backing id. The backing file is opened read-write when
+// possible (the caller's own open mode still limits what it can do through its descriptor).
+struct Backing {
+  int32_t id = 0;
+  size_t refs = 0;
+};
+std::mutex g_backing_mu;  // guards g_backing
+std::unordered_map<uint64_t, Backing> g_backing;
+
+int32_t acquire_backing(Filesystem* fs, uint64_t ino) {
+  std::lock_guard lock(g_backing_mu);
+  Backing& b = g_backing[ino];
+  if (b.refs == 0) {
+    auto fd = fs->inodes().open(ino, O_RDWR);
+    if (!fd) {
+      fd = fs->inodes().open(ino, O_RDONLY);
+    }
+    b.id = fd ? g_device->open_backing(fd->get()) : 0;
+    if (b.id == 0) {
+      g_backing.erase(ino);
+      return 0;
+    }
+  }
+  b.refs++;
+  return b.id;
+}
+
+void release_backing(uint64_t ino) {
+  std::lock_guard lock(g_backing_mu);
+  auto it = g_backing.find(ino);
+  if (it == g_backing.end()) {
+    return;
+  }
+  if (--it->second.refs == 0) {
+    g_device->close_backing(it->second.id);
+    g_backing.erase(it);
+  }
+}
+
+// Registers the handle's file as the kernel's backing file and marks the reply this thread is
+// about to send. With passthrough, writes bypass covefs: the open itself is journaled as a
+// write, and the release again.
+void offer_passthrough(Filesystem* fs, Handle* h, int flags) {
+  if (g_device == nullptr || !g_device->passthrough()) {
+    return;
+  }
+  struct stat st {};
+  if (::fstat(h->fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return;
+  }
+  h->backing_id = acquire_backing(fs, h->ino);
+  if (h->backing_id == 0) {
+    return;
+  }
+  Device::set_pending_backing(h->backing_id);
+  if ((flags & O_ACCMODE) != O_RDONLY) {
+    fs->wrote(*h);
+    h->written = true;
+  }
+}
 
 Requester requester(fuse_req_t req) {
   const fuse_ctx* c = fuse_req_ctx(req);
@@ -155,7 +223,12 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return;
   }
   fi->fh = reinterpret_cast<uint64_t>(r->release());
+  offer_passthrough(fs_of(req), handle_of(fi), fi->flags);
   if (fuse_reply_open(req, fi) != 0) {
+    Device::set_pending_backing(0);
+    if (handle_of(fi)->backing_id != 0) {
+      release_backing(handle_of(fi)->ino);
+    }
     delete handle_of(fi);
   }
 }
@@ -169,7 +242,12 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   }
   fuse_entry_param p = to_param(r->first);
   fi->fh = reinterpret_cast<uint64_t>(r->second.release());
+  offer_passthrough(fs, handle_of(fi), fi->flags);
   if (fuse_reply_create(req, &p, fi) != 0) {
+    Device::set_pending_backing(0);
+    if (handle_of(fi)->backing_id != 0) {
+      release_backing(handle_of(fi)->ino);
+    }
     fs->forget(p.ino, 1);
     delete handle_of(fi);
   }
@@ -212,6 +290,9 @@ void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   (void)ino;
   Handle* h = handle_of(fi);
   fs_of(req)->release(*h);
+  if (h->backing_id != 0) {
+    release_backing(h->ino);
+  }
   delete h;
   fuse_reply_err(req, 0);
 }
@@ -503,14 +584,21 @@ base::Result<void> serve(Filesystem& fs, const MountOptions& mo) {
     fuse_session_destroy(se);
     return base::Error::make(EINVAL, "fuse_set_signal_handlers failed");
   }
-  if (fuse_session_mount(se, mo.mountpoint.c_str()) != 0) {
+  auto dev = Device::mount(mo.mountpoint, mo.fsname, mo.passthrough);
+  if (!dev) {
     fuse_remove_signal_handlers(se);
     fuse_session_destroy(se);
-    return base::Error::make(EIO, "mount at {} failed (see the message above)", mo.mountpoint);
+    return dev.error();
   }
+  if (auto r = (*dev)->attach(se); !r) {
+    fuse_remove_signal_handlers(se);
+    fuse_session_destroy(se);
+    return r.error();
+  }
+  g_device = dev->get();
   // Without -f, detach from the terminal once the mount is up (errors above still reach it).
   if (fuse_daemonize(mo.foreground ? 1 : 0) != 0) {
-    fuse_session_unmount(se);
+    (*dev)->unmount();
     fuse_remove_signal_handlers(se);
     fuse_session_destroy(se);
     return base::Error::make(EIO, "daemonize failed");
@@ -520,7 +608,8 @@ base::Result<void> serve(Filesystem& fs, const MountOptions& mo) {
   fuse_loop_cfg_set_clone_fd(cfg, 0);
   int rc = fuse_session_loop_mt(se, cfg);
   fuse_loop_cfg_destroy(cfg);
-  fuse_session_unmount(se);
+  (*dev)->unmount();
+  g_device = nullptr;
   fuse_remove_signal_handlers(se);
   fuse_session_destroy(se);
   if (rc < 0) {

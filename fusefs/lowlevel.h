@@ -14,6 +14,8 @@ struct MountOptions {
   std::string fsname;       // shown in /proc/mounts
   unsigned max_threads = 16;
   bool foreground = true;
+  /// Use kernel FUSE passthrough for file data where the kernel offers it (Linux >= 6.9).
+  bool passthrough = true;
 };
 
 /// Mounts `fs` at the mountpoint and serves requests until unmounted or signalled (SIGTERM,

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   std::string team, source, mountpoint, policy_path, journal_dir, state_dir, owner = "1000:1000";
   bool foreground = false;
   bool host_read_only = false;
+  bool no_passthrough = false;
   size_t fd_cache = 4096;
   unsigned threads = 16;
   double timeout = 1.0;
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "request threads");
   app.add_option("--timeout", timeout, "entry and attribute cache timeout, seconds");
   app.add_flag("-f,--foreground", foreground, "stay in the foreground");
+  app.add_flag("--no-passthrough", no_passthrough, "serve file data through covefs even where the kernel offers FUSE passthrough");
   CLI11_PARSE(app, argc, argv);
 
   ::umask(0);  // modes arrive with the caller's umask applied
@@ -139,6 +141,7 @@ int main(int argc, char** argv) {
   mo.fsname = "covefs:" + team;
   mo.max_threads = threads;
   mo.foreground = foreground;
+  mo.passthrough = !no_passthrough;
   auto r = fusefs::serve(**fs, mo);
   serving = false;
   syncer.join();
