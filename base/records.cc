@@ -1,6 +1,7 @@
 #include "base/records.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -153,6 +154,22 @@ size_t sweep_records(const std::string& state_dir, long min_age_seconds) {
     }
   }
   return removed;
+}
+
+size_t sweep_records_now_and_then(const std::string& state_dir, long min_age_seconds, long period_seconds) {
+  std::string stamp = state_dir + "/.swept";
+  struct stat st {};
+  time_t now = ::time(nullptr);
+  if (::stat(stamp.c_str(), &st) == 0 && now - st.st_mtime < period_seconds) {
+    return 0;
+  }
+  // Touch first: concurrent creates then skip while this one sweeps.
+  int fd = ::open(stamp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::futimens(fd, nullptr);
+    ::close(fd);
+  }
+  return sweep_records(state_dir, min_age_seconds);
 }
 
 }  // namespace base

@@ -56,4 +56,8 @@ std::vector<ContainerRecord> list_records(const std::string& state_dir);
 /// `min_age_seconds`. Returns how many were removed.
 size_t sweep_records(const std::string& state_dir, long min_age_seconds);
 
+/// sweep_records at most once per `period_seconds` across all processes (the mtime of
+/// <stateDir>/.swept says when the last sweep ran), so a create does not read every record.
+size_t sweep_records_now_and_then(const std::string& state_dir, long min_age_seconds, long period_seconds);
+
 }  // namespace base

@@ -120,7 +120,7 @@ int run_create(Context& ctx) {
     }
   }
   std::string state = ctx.state_dir();
-  sweep_records(state, 60);
+  base::sweep_records_now_and_then(state, 60, 60);
   if (auto r = save_record(state, rec); !r) {
     return refuse(ctx, r.error().wrap("record container {}", id).message());
   }
