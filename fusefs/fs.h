@@ -133,6 +133,11 @@ class Filesystem {
   InodeTable& inodes() { return inodes_; }
   Counters& counters() { return counters_; }
   const FsOptions& options() const { return opts_; }
+  /// Shortens the cache timeouts when the source cannot be watched for outside changes.
+  void set_timeouts(double seconds) {
+    opts_.entry_timeout = seconds;
+    opts_.attr_timeout = seconds;
+  }
 
  private:
   Filesystem(FsOptions opts, base::Fd root, const policy::Policy* policy, std::string state_dir, ChangeSink sink);

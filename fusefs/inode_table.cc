@@ -39,6 +39,7 @@ InodeTable::InodeTable(base::Fd root_fd, size_t fd_cache) : capacity_(fd_cache =
   // open_by_handle_at needs a real (not O_PATH) descriptor on the filesystem.
   std::string proc = "/proc/self/fd/" + std::to_string(root_->get());
   mount_fds_[st.st_dev] = std::make_shared<base::Fd>(::open(proc.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  root_handle_ = handle_of(root_->get());
 }
 
 void InodeTable::touch_locked(uint64_t id, SharedFd fd) {
@@ -123,8 +124,10 @@ base::Result<uint64_t> InodeTable::add(uint64_t parent, const std::string& name,
   if (auto it = by_key_.find(key); it != by_key_.end()) {
     Inode& ino = by_id_[it->second];
     ino.nlookup++;
+    by_name_.erase(std::to_string(ino.parent) + "/" + ino.name);
     ino.parent = parent;
     ino.name = name;
+    by_name_[std::to_string(parent) + "/" + name] = ino.id;
     if (ino.type != (st.st_mode & S_IFMT)) {
       ino.type = st.st_mode & S_IFMT;
     }
@@ -154,7 +157,15 @@ base::Result<uint64_t> InodeTable::add(uint64_t parent, const std::string& name,
   }
   uint64_t id = ino.id;
   by_key_[key] = id;
+  if (!ino.handle.empty()) {
+    by_handle_[ino.handle] = id;
+  }
+  by_name_[std::to_string(parent) + "/" + name] = id;
+  bool is_dir = S_ISDIR(st.st_mode);
   by_id_[id] = std::move(ino);
+  if (is_dir && on_new_dir_) {
+    on_new_dir_(shared->get());
+  }
   return id;
 }
 
@@ -175,6 +186,13 @@ void InodeTable::forget(uint64_t id, uint64_t n) {
       lru_pos_.erase(p);
     }
     by_key_.erase(ino.key);
+    if (!ino.handle.empty()) {
+      by_handle_.erase(ino.handle);
+    }
+    if (auto named = by_name_.find(std::to_string(ino.parent) + "/" + ino.name);
+        named != by_name_.end() && named->second == id) {
+      by_name_.erase(named);
+    }
     by_id_.erase(it);
   }
 }
@@ -186,8 +204,29 @@ void InodeTable::relink(const InodeKey& key, uint64_t new_parent, const std::str
     return;
   }
   Inode& ino = by_id_[it->second];
+  by_name_.erase(std::to_string(ino.parent) + "/" + ino.name);
   ino.parent = new_parent;
   ino.name = new_name;
+  by_name_[std::to_string(new_parent) + "/" + new_name] = ino.id;
+}
+
+std::optional<uint64_t> InodeTable::find_by_handle(const std::string& handle) {
+  std::lock_guard lock(mu_);
+  if (auto it = by_handle_.find(handle); it != by_handle_.end()) {
+    return it->second;
+  }
+  if (handle == root_handle_) {
+    return kRootId;
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> InodeTable::find_child(uint64_t parent, const std::string& name) {
+  std::lock_guard lock(mu_);
+  if (auto it = by_name_.find(std::to_string(parent) + "/" + name); it != by_name_.end()) {
+    return it->second;
+  }
+  return std::nullopt;
 }
 
 std::string InodeTable::path(uint64_t id) {

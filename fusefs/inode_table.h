@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -79,6 +80,13 @@ class InodeTable {
   std::string child_path(uint64_t parent, const std::string& name);
 
   std::optional<mode_t> type(uint64_t id);
+  /// The node with this file handle (struct file_handle bytes), if known.
+  std::optional<uint64_t> find_by_handle(const std::string& handle);
+  /// The node last known as `name` in `parent`, if any.
+  std::optional<uint64_t> find_child(uint64_t parent, const std::string& name);
+  /// Called with the O_PATH fd of every new directory inode (under the table's lock: it must not
+  /// call back into the table).
+  void on_new_dir(std::function<void(int)> fn) { on_new_dir_ = std::move(fn); }
   size_t size();
   size_t open_fds();
 
@@ -89,8 +97,12 @@ class InodeTable {
   std::mutex mu_;
   std::unordered_map<uint64_t, Inode> by_id_;
   std::unordered_map<InodeKey, uint64_t, InodeKeyHash> by_key_;
+  std::unordered_map<std::string, uint64_t> by_handle_;
+  std::unordered_map<std::string, uint64_t> by_name_;  // "<parent id>/<name>"
+  std::function<void(int)> on_new_dir_;
   uint64_t next_id_ = 2;
   SharedFd root_;
+  std::string root_handle_;
   // LRU of cached descriptors: most recent at the front.
   size_t capacity_;
   std::list<std::pair<uint64_t, SharedFd>> lru_;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
 #include <mutex>
 #include <unordered_map>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 
 #include "base/file.h"
 #include "fusefs/device.h"
+#include "fusefs/watcher.h"
 
 namespace fusefs {
 
@@ -575,6 +577,20 @@ base::Result<void> serve(Filesystem& fs, const MountOptions& mo) {
     argv.push_back(a.data());
   }
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  // Invalidation of the kernel's caches when the source changes outside FUSE; without it, keep
+  // the caches short-lived.
+  auto watcher = Watcher::create(fs.inodes());
+  if (watcher) {
+    (*watcher)->watch_dir(fs.inodes().fd(InodeTable::kRootId).value()->get());
+    Watcher* w = watcher->get();
+    fs.inodes().on_new_dir([w](int fd) { w->watch_dir(fd); });
+  } else {
+    std::fprintf(stderr, "covefs: %s; changes made outside covefs show after at most 1 s\n",
+                 watcher.error().message().c_str());
+    if (fs.options().entry_timeout > 1.0) {
+      fs.set_timeouts(1.0);
+    }
+  }
   fuse_lowlevel_ops ops = make_ops();
   fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, &fs);
   if (se == nullptr) {
@@ -596,6 +612,9 @@ base::Result<void> serve(Filesystem& fs, const MountOptions& mo) {
     return r.error();
   }
   g_device = dev->get();
+  if (watcher) {
+    (*watcher)->start(se);
+  }
   // Without -f, detach from the terminal once the mount is up (errors above still reach it).
   if (fuse_daemonize(mo.foreground ? 1 : 0) != 0) {
     (*dev)->unmount();
@@ -608,6 +627,10 @@ base::Result<void> serve(Filesystem& fs, const MountOptions& mo) {
   fuse_loop_cfg_set_clone_fd(cfg, 0);
   int rc = fuse_session_loop_mt(se, cfg);
   fuse_loop_cfg_destroy(cfg);
+  if (watcher) {
+    (*watcher)->stop();
+    fs.inodes().on_new_dir(nullptr);
+  }
   (*dev)->unmount();
   g_device = nullptr;
   fuse_remove_signal_handlers(se);

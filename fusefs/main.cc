@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   bool no_passthrough = false;
   size_t fd_cache = 4096;
   unsigned threads = 16;
-  double timeout = 1.0;
+  double timeout = 60.0;
   app.add_option("--team", team, "team name")->required();
   app.add_option("--source", source, "the workspace directory to serve")->required()->check(CLI::ExistingDirectory);
   // Not checked as an existing directory: a mountpoint whose covefs died answers ENOTCONN, and
@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
   app.add_flag("--host-read-only", host_read_only, "host processes get a read-only view");
   app.add_option("--fd-cache", fd_cache, "open descriptors kept for inodes");
   app.add_option("--threads", threads, "request threads");
-  app.add_option("--timeout", timeout, "entry and attribute cache timeout, seconds");
+  app.add_option("--timeout", timeout,
+                 "entry and attribute cache timeout, seconds (outside changes are invalidated at once)");
   app.add_flag("-f,--foreground", foreground, "stay in the foreground");
   app.add_flag("--no-passthrough", no_passthrough, "serve file data through covefs even where the kernel offers FUSE passthrough");
   CLI11_PARSE(app, argc, argv);
