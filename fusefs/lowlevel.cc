@@ -509,11 +509,97 @@ std::string unescape_mountinfo(const std::string& s) {
   return out;
 }
 
+// The canonical path of a mountpoint without touching the mountpoint itself (a dead or stuck
+// FUSE mount can make even lstat(2) of it hang): its parent resolved, plus its name.
+std::string canonical_mountpoint(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') {
+    p.pop_back();
+  }
+  auto slash = p.rfind('/');
+  std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : p.substr(0, slash));
+  std::string name = slash == std::string::npos ? p : p.substr(slash + 1);
+  char real[PATH_MAX];
+  if (::realpath(parent.c_str(), real) == nullptr) {
+    return p;
+  }
+  std::string r = real;
+  return r == "/" ? "/" + name : r + "/" + name;
+}
+
+
+// The mount's device number ("0:39") from /proc/self/mountinfo.
+std::string mount_device(const std::string& path) {
+  auto text = base::read_file("/proc/self/mountinfo");
+  if (!text) {
+    return "";
+  }
+  std::string dev;
+  size_t i = 0;
+  while (i < text->size()) {
+    size_t nl = text->find('\n', i);
+    std::string line = text->substr(i, nl == std::string::npos ? std::string::npos : nl - i);
+    i = nl == std::string::npos ? text->size() : nl + 1;
+    // id parent maj:min root mountpoint ...
+    size_t a = line.find(' ');
+    size_t b = line.find(' ', a + 1);
+    size_t c = line.find(' ', b + 1);
+    size_t d = line.find(' ', c + 1);
+    size_t e = line.find(' ', d + 1);
+    if (e == std::string::npos) {
+      continue;
+    }
+    if (unescape_mountinfo(line.substr(d + 1, e - d - 1)) == canonical_mountpoint(path)) {
+      dev = line.substr(b + 1, c - b - 1);
+    }
+  }
+  return dev;
+}
+
+// True if the pid in `pidfile` is a covefs that is running (not a zombie).
+bool covefs_alive(const std::string& pidfile) {
+  auto text = base::read_file(pidfile);
+  if (!text) {
+    return false;
+  }
+  std::string pid = text->substr(0, text->find('\n'));
+  auto stat = base::read_file("/proc/" + pid + "/stat");
+  if (!stat) {
+    return false;
+  }
+  // "pid (comm) state ..."
+  size_t close = stat->rfind(')');
+  if (close == std::string::npos || close + 2 >= stat->size()) {
+    return false;
+  }
+  std::string comm = stat->substr(stat->find('(') + 1, close - stat->find('(') - 1);
+  char state = (*stat)[close + 2];
+  return comm == "covefs" && state != 'Z' && state != 'X';
+}
+
+// Writes 1 to /sys/fs/fuse/connections/<minor>/abort (mounting fusectl there if needed).
+void abort_connection(const std::string& mountpoint) {
+  std::string dev = mount_device(mountpoint);
+  auto colon = dev.find(':');
+  if (colon == std::string::npos) {
+    return;
+  }
+  std::string conn = "/sys/fs/fuse/connections";
+  struct stat st {};
+  if (::stat((conn + "/" + dev.substr(colon + 1)).c_str(), &st) != 0) {
+    ::mount("fusectl", conn.c_str(), "fusectl", 0, nullptr);
+  }
+  int fd = ::open((conn + "/" + dev.substr(colon + 1) + "/abort").c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    [[maybe_unused]] ssize_t n = ::write(fd, "1", 1);
+    ::close(fd);
+  }
+}
+
 }  // namespace
 
 std::string mounted_fstype(const std::string& path) {
-  char real[PATH_MAX];
-  std::string want = ::realpath(path.c_str(), real) != nullptr ? real : path;
+  std::string want = canonical_mountpoint(path);
   auto text = base::read_file("/proc/self/mountinfo");
   if (!text) {
     return "";
@@ -552,23 +638,21 @@ std::string mounted_fstype(const std::string& path) {
 }
 
 base::Result<void> serve(Filesystem& fs, const MountOptions& mo) {
+  std::string pidfile = mo.mountpoint + ".covefs.pid";
   std::string existing = mounted_fstype(mo.mountpoint);
   if (!existing.empty()) {
-    // stat(2) may be answered from the attribute cache; opening the directory needs the daemon.
-    int probe = ::open(mo.mountpoint.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int probe_errno = errno;
-    if (probe >= 0) {
-      ::close(probe);
-    }
-    if (probe < 0 && (probe_errno == ENOTCONN || probe_errno == ECONNABORTED)) {
-      // A covefs that died: its mount answers ENOTCONN. Detach it and serve again.
-      if (::umount2(mo.mountpoint.c_str(), MNT_DETACH) != 0) {
-        return base::Error::sys("detach dead mount at {}", mo.mountpoint);
-      }
-    } else {
+    if (existing != "fuse.covefs" || covefs_alive(pidfile)) {
       return base::Error::make(EBUSY, "{} is already mounted ({}); unmount it first: fusermount3 -u {}",
                                mo.mountpoint, existing, mo.mountpoint);
     }
+    // The covefs that served it died. Abort its FUSE connection first (callers blocked on it get
+    // ENOTCONN, and a thread of the dead daemon stuck on one of their locks is released), then
+    // detach the mount and serve again. Never probe it with a path lookup: that can hang.
+    abort_connection(mo.mountpoint);
+    if (::umount2(mo.mountpoint.c_str(), MNT_DETACH) != 0) {
+      return base::Error::sys("detach dead mount at {}", mo.mountpoint);
+    }
+    std::fprintf(stderr, "covefs: recovered the mount of a covefs that died at %s\n", mo.mountpoint.c_str());
   }
   std::vector<std::string> argv_s = {"covefs", "-o",
                                      "allow_other,default_permissions,fsname=" + mo.fsname + ",subtype=covefs"};
@@ -612,6 +696,7 @@ base::Result<void> serve(Filesystem& fs, const MountOptions& mo) {
     return r.error();
   }
   g_device = dev->get();
+  (void)base::write_file_atomic(pidfile, std::to_string(::getpid()) + "\n");
   if (watcher) {
     (*watcher)->start(se);
   }
@@ -632,6 +717,7 @@ base::Result<void> serve(Filesystem& fs, const MountOptions& mo) {
     fs.inodes().on_new_dir(nullptr);
   }
   (*dev)->unmount();
+  ::unlink(pidfile.c_str());
   g_device = nullptr;
   fuse_remove_signal_handlers(se);
   fuse_session_destroy(se);

@@ -99,10 +99,17 @@ void Watcher::run() {
         continue;
       }
       std::string child = name;
+      // Content and attribute changes invalidate the inode only. Name changes also invalidate the
+      // dentry, which takes the directory's lock in the kernel: never done for plain writes, so
+      // that a writer blocked on covefs in that directory cannot deadlock the watcher if covefs
+      // is killed mid-request.
+      bool names_changed = (m->mask & (FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO)) != 0;
       if (child.empty() || child == ".") {
         fuse_lowlevel_notify_inval_inode(se_, *parent, 0, 0);
       } else {
-        fuse_lowlevel_notify_inval_entry(se_, *parent, child.c_str(), child.size());
+        if (names_changed) {
+          fuse_lowlevel_notify_inval_entry(se_, *parent, child.c_str(), child.size());
+        }
         if (auto c = inodes_.find_child(*parent, child)) {
           fuse_lowlevel_notify_inval_inode(se_, *c, 0, 0);
         }
