@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include "base/file.h"
 
@@ -59,6 +60,92 @@ Filesystem::Filesystem(FsOptions opts, base::Fd root, const policy::Policy* poli
       source_uid_ = st.st_uid;
       source_gid_ = st.st_gid;
     }
+  }
+  if (opts_.quota_bytes || opts_.quota_inodes) {
+    scan_usage();
+  }
+}
+
+void Filesystem::scan_usage() {
+  // Once, at mount: the usage already in the source. Changes made on the host outside covefs
+  // afterwards are not charged (covefs only sees what goes through it).
+  int64_t bytes = 0;
+  int64_t inodes = 0;
+  std::vector<int> stack;
+  auto root = inodes_.open(InodeTable::kRootId, O_RDONLY | O_DIRECTORY);
+  if (!root) {
+    return;
+  }
+  stack.push_back(root->release());
+  while (!stack.empty()) {
+    int dfd = stack.back();
+    stack.pop_back();
+    DIR* d = ::fdopendir(dfd);
+    if (d == nullptr) {
+      ::close(dfd);
+      continue;
+    }
+    while (struct dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) {
+        continue;
+      }
+      struct stat st {};
+      if (::fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        continue;
+      }
+      ++inodes;
+      bytes += static_cast<int64_t>(st.st_blocks) * 512;
+      if (S_ISDIR(st.st_mode)) {
+        int sub = ::openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub >= 0) {
+          stack.push_back(sub);
+        }
+      }
+    }
+    ::closedir(d);
+  }
+  used_bytes_ = bytes;
+  used_inodes_ = inodes;
+}
+
+Result<void> Filesystem::reserve_inode() {
+  if (opts_.quota_inodes && used_inodes_.fetch_add(1) + 1 > *opts_.quota_inodes) {
+    used_inodes_--;
+    counters_.refused_quota++;
+    return Error::make(EDQUOT, "inode quota of team {} ({}) reached", opts_.team, *opts_.quota_inodes);
+  }
+  if (!opts_.quota_inodes) {
+    used_inodes_++;
+  }
+  return {};
+}
+
+Result<void> Filesystem::check_write(Handle& h, off_t off, size_t size) {
+  if (!opts_.quota_bytes) {
+    return {};
+  }
+  struct stat st {};
+  if (::fstat(h.fd.get(), &st) != 0) {
+    return {};
+  }
+  h.blocks = st.st_blocks;
+  int64_t end = static_cast<int64_t>(off) + static_cast<int64_t>(size);
+  int64_t growth = end > st.st_size ? end - st.st_size : 0;
+  if (growth > 0 && used_bytes_.load() + growth > *opts_.quota_bytes) {
+    counters_.refused_quota++;
+    return Error::make(EDQUOT, "byte quota of team {} reached", opts_.team);
+  }
+  return {};
+}
+
+void Filesystem::account_write(Handle& h) {
+  if (!opts_.quota_bytes || h.blocks < 0) {
+    return;
+  }
+  struct stat st {};
+  if (::fstat(h.fd.get(), &st) == 0) {
+    used_bytes_ += (static_cast<int64_t>(st.st_blocks) - h.blocks) * 512;
+    h.blocks = st.st_blocks;
   }
 }
 
@@ -204,18 +291,25 @@ Result<struct stat> Filesystem::setattr(const Requester& r, uint64_t ino, const 
   }
   if (valid & FUSE_SET_ATTR_SIZE) {
     int rc = 0;
+    struct stat before {};
+    struct stat after {};
     if (h != nullptr && h->fd.valid()) {
+      ::fstat(h->fd.get(), &before);
       rc = ::ftruncate(h->fd.get(), want.st_size);
+      ::fstat(h->fd.get(), &after);
     } else {
       if (!S_ISREG(type)) {
         return Error::make(S_ISDIR(type) ? EISDIR : EINVAL, "truncate of a non-regular file");
       }
       COVE_TRY_ASSIGN(wfd, inodes_.open(ino, O_WRONLY));
+      ::fstat(wfd.get(), &before);
       rc = ::ftruncate(wfd.get(), want.st_size);
+      ::fstat(wfd.get(), &after);
     }
     if (rc != 0) {
       return Error::sys("truncate {}", path);
     }
+    used_bytes_ += (static_cast<int64_t>(after.st_blocks) - static_cast<int64_t>(before.st_blocks)) * 512;
     record(Change::kTruncate, path, "", *who);
   }
   if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
@@ -270,7 +364,9 @@ Result<Entry> Filesystem::mknod(const Requester& r, uint64_t parent, const std::
     mode &= ~(S_ISUID | S_ISGID);
   }
   COVE_TRY_ASSIGN(pfd, inodes_.fd(parent));
+  COVE_TRY(reserve_inode());
   if (::mknodat(pfd->get(), name.c_str(), mode, rdev) != 0) {
+    unreserve_inode();
     return Error::sys("mknod {}", path);
   }
   COVE_TRY_ASSIGN(e, entry_for(parent, name));
@@ -291,7 +387,9 @@ Result<Entry> Filesystem::mkdir(const Requester& r, uint64_t parent, const std::
   std::string path = inodes_.child_path(parent, name);
   COVE_TRY(need_write(*who, path));
   COVE_TRY_ASSIGN(pfd, inodes_.fd(parent));
+  COVE_TRY(reserve_inode());
   if (::mkdirat(pfd->get(), name.c_str(), mode) != 0) {
+    unreserve_inode();
     return Error::sys("mkdir {}", path);
   }
   COVE_TRY_ASSIGN(e, entry_for(parent, name));
@@ -313,7 +411,9 @@ Result<Entry> Filesystem::symlink(const Requester& r, const std::string& target,
   std::string path = inodes_.child_path(parent, name);
   COVE_TRY(need_write(*who, path));
   COVE_TRY_ASSIGN(pfd, inodes_.fd(parent));
+  COVE_TRY(reserve_inode());
   if (::symlinkat(target.c_str(), pfd->get(), name.c_str()) != 0) {
+    unreserve_inode();
     return Error::sys("symlink {}", path);
   }
   COVE_TRY_ASSIGN(e, entry_for(parent, name));
@@ -351,8 +451,14 @@ Result<void> Filesystem::unlink(const Requester& r, uint64_t parent, const std::
   std::string path = inodes_.child_path(parent, name);
   COVE_TRY(need_write(*who, path));
   COVE_TRY_ASSIGN(pfd, inodes_.fd(parent));
+  struct stat before {};
+  bool had = ::fstatat(pfd->get(), name.c_str(), &before, AT_SYMLINK_NOFOLLOW) == 0;
   if (::unlinkat(pfd->get(), name.c_str(), 0) != 0) {
     return Error::sys("unlink {}", path);
+  }
+  if (had && before.st_nlink <= 1) {
+    used_inodes_--;
+    used_bytes_ -= static_cast<int64_t>(before.st_blocks) * 512;
   }
   record(Change::kUnlink, path, "", *who);
   return {};
@@ -363,8 +469,14 @@ Result<void> Filesystem::rmdir(const Requester& r, uint64_t parent, const std::s
   std::string path = inodes_.child_path(parent, name);
   COVE_TRY(need_write(*who, path));
   COVE_TRY_ASSIGN(pfd, inodes_.fd(parent));
+  struct stat before {};
+  bool had = ::fstatat(pfd->get(), name.c_str(), &before, AT_SYMLINK_NOFOLLOW) == 0;
   if (::unlinkat(pfd->get(), name.c_str(), AT_REMOVEDIR) != 0) {
     return Error::sys("rmdir {}", path);
+  }
+  if (had) {
+    used_inodes_--;
+    used_bytes_ -= static_cast<int64_t>(before.st_blocks) * 512;
   }
   record(Change::kRmdir, path, "", *who);
   return {};
@@ -387,8 +499,14 @@ Result<void> Filesystem::rename(const Requester& r, uint64_t parent, const std::
   struct stat other {};
   bool exchange = (flags & RENAME_EXCHANGE) != 0;
   bool other_known = exchange && ::fstatat(npfd->get(), newname.c_str(), &other, AT_SYMLINK_NOFOLLOW) == 0;
+  struct stat replaced {};
+  bool replaces = !exchange && ::fstatat(npfd->get(), newname.c_str(), &replaced, AT_SYMLINK_NOFOLLOW) == 0;
   if (::renameat2(pfd->get(), name.c_str(), npfd->get(), newname.c_str(), flags) != 0) {
     return Error::sys("rename {} to {}", from, to);
+  }
+  if (replaces && (S_ISDIR(replaced.st_mode) || replaced.st_nlink <= 1)) {
+    used_inodes_--;
+    used_bytes_ -= static_cast<int64_t>(replaced.st_blocks) * 512;
   }
   if (known) {
     inodes_.relink({moved.st_dev, moved.st_ino}, newparent, newname);
@@ -444,8 +562,10 @@ Result<std::pair<Entry, std::unique_ptr<Handle>>> Filesystem::create_file(const 
   }
   COVE_TRY_ASSIGN(pfd, inodes_.fd(parent));
   // O_NOFOLLOW always: a symlink planted at this name must not be followed by a root daemon.
+  COVE_TRY(reserve_inode());
   int fd = ::openat(pfd->get(), name.c_str(), (flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC) & ~(O_NOCTTY | O_DIRECT), mode);
   if (fd < 0) {
+    unreserve_inode();
     return Error::sys("create {}", path);
   }
   base::Fd file(fd);

@@ -44,6 +44,9 @@ struct FsOptions {
   size_t fd_cache = 4096;
   double entry_timeout = 1.0;
   double attr_timeout = 1.0;
+  /// The team's quota: writes and creates past it fail with EDQUOT; reads and deletes work.
+  std::optional<int64_t> quota_bytes;
+  std::optional<int64_t> quota_inodes;
 };
 
 struct Entry {
@@ -65,6 +68,7 @@ struct Counters {
   std::atomic<uint64_t> refused_eacces{0};
   std::atomic<uint64_t> refused_hidden{0};
   std::atomic<uint64_t> refused_device{0};
+  std::atomic<uint64_t> refused_quota{0};
 };
 
 /// An open file or directory.
@@ -79,6 +83,7 @@ struct Handle {
   gid_t gid = 0;
   pid_t pid = 0;
   int32_t backing_id = 0; // kernel passthrough backing file, 0 if none
+  int64_t blocks = -1;    // allocated 512-byte blocks at the last quota check, -1 if untracked
   void* dir = nullptr;    // DIR* for directories
   off_t dir_offset = 0;
 };
@@ -114,6 +119,13 @@ class Filesystem {
                                                                       const std::string& name, mode_t mode, int flags);
   /// Journals a write on `h` the first time; the data itself goes straight to h->fd.
   void wrote(Handle& h);
+  /// EDQUOT if writing `size` bytes at `off` would take the team past its byte quota.
+  base::Result<void> check_write(Handle& h, off_t off, size_t size);
+  /// Charges what the last write allocated.
+  void account_write(Handle& h);
+  bool byte_quota() const { return opts_.quota_bytes.has_value(); }
+  int64_t used_bytes() const { return used_bytes_.load(); }
+  int64_t used_inodes() const { return used_inodes_.load(); }
   void release(Handle& h);
   base::Result<std::unique_ptr<Handle>> opendir(const Requester& r, uint64_t ino);
   /// Entries from `offset`, hidden names removed; `fill` returns false when the reply is full.
@@ -160,6 +172,13 @@ class Filesystem {
   Views views_;
   ChangeSink sink_;
   Counters counters_;
+  /// EDQUOT when a new inode would pass the inode quota; charges it otherwise.
+  base::Result<void> reserve_inode();
+  void unreserve_inode() { used_inodes_--; }
+  void scan_usage();
+
+  std::atomic<int64_t> used_bytes_{0};
+  std::atomic<int64_t> used_inodes_{0};
   uid_t source_uid_ = 0;
   gid_t source_gid_ = 0;
 };

@@ -75,6 +75,10 @@ void offer_passthrough(Filesystem* fs, Handle* h, int flags) {
   if (g_device == nullptr || !g_device->passthrough()) {
     return;
   }
+  // Writes under a byte quota must pass through covefs to be counted; reads still bypass it.
+  if (fs->byte_quota() && (flags & O_ACCMODE) != O_RDONLY) {
+    return;
+  }
   struct stat st {};
   if (::fstat(h->fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return;
@@ -267,6 +271,11 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
 void op_write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
   (void)ino;
   Handle* h = handle_of(fi);
+  Filesystem* fs = fs_of(req);
+  if (auto q = fs->check_write(*h, off, fuse_buf_size(in)); !q) {
+    reply_err(req, q.error());
+    return;
+  }
   fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
   out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
   out.buf[0].fd = h->fd.get();
@@ -276,7 +285,8 @@ void op_write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fu
     fuse_reply_err(req, static_cast<int>(-n));
     return;
   }
-  fs_of(req)->wrote(*h);
+  fs->account_write(*h);
+  fs->wrote(*h);
   fuse_reply_write(req, static_cast<size_t>(n));
 }
 
@@ -439,11 +449,17 @@ void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
 void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, fuse_file_info* fi) {
   (void)ino;
   Handle* h = handle_of(fi);
+  Filesystem* fs = fs_of(req);
+  if (auto q = fs->check_write(*h, off, static_cast<size_t>(len)); !q) {
+    reply_err(req, q.error());
+    return;
+  }
   if (::fallocate(h->fd.get(), mode, off, len) != 0) {
     fuse_reply_err(req, errno);
     return;
   }
-  fs_of(req)->wrote(*h);
+  fs->account_write(*h);
+  fs->wrote(*h);
   fuse_reply_err(req, 0);
 }
 

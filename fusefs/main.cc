@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   bool host_read_only = false;
   bool no_passthrough = false;
   size_t fd_cache = 4096;
+  std::string quota_bytes;
+  int64_t quota_inodes = 0;
   unsigned threads = 16;
   double timeout = 60.0;
   app.add_option("--team", team, "team name")->required();
@@ -70,6 +72,8 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", timeout,
                  "entry and attribute cache timeout, seconds (outside changes are invalidated at once)");
   app.add_flag("-f,--foreground", foreground, "stay in the foreground");
+  app.add_option("--quota-bytes", quota_bytes, "disk usage limit, e.g. 20GiB (default: the policy's quotas)");
+  app.add_option("--quota-inodes", quota_inodes, "inode limit (default: the policy's quotas)");
   app.add_flag("--no-passthrough", no_passthrough, "serve file data through covefs even where the kernel offers FUSE passthrough");
   CLI11_PARSE(app, argc, argv);
 
@@ -95,6 +99,21 @@ int main(int argc, char** argv) {
   opts.fd_cache = fd_cache;
   opts.entry_timeout = timeout;
   opts.attr_timeout = timeout;
+  if (pol) {
+    policy::Quota q = pol->quota_for(team);
+    opts.quota_bytes = q.bytes;
+    opts.quota_inodes = q.inodes;
+  }
+  if (!quota_bytes.empty()) {
+    auto b = policy::parse_size(quota_bytes);
+    if (!b) {
+      return fail("--quota-bytes: " + b.error().message());
+    }
+    opts.quota_bytes = *b;
+  }
+  if (quota_inodes > 0) {
+    opts.quota_inodes = quota_inodes;
+  }
   if (owner == "none") {
     opts.mapped_owner.reset();
   } else {
@@ -151,9 +170,9 @@ int main(int argc, char** argv) {
     return fail(r.error().message());
   }
   const auto& c = (*fs)->counters();
-  std::fprintf(stderr, "covefs: unmounted %s; refused: %lu EROFS, %lu EACCES, %lu hidden, %lu device\n",
+  std::fprintf(stderr, "covefs: unmounted %s; refused: %lu EROFS, %lu EACCES, %lu hidden, %lu device, %lu quota\n",
                mountpoint.c_str(), static_cast<unsigned long>(c.refused_erofs.load()),
                static_cast<unsigned long>(c.refused_eacces.load()), static_cast<unsigned long>(c.refused_hidden.load()),
-               static_cast<unsigned long>(c.refused_device.load()));
+               static_cast<unsigned long>(c.refused_device.load()), static_cast<unsigned long>(c.refused_quota.load()));
   return 0;
 }

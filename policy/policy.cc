@@ -430,6 +430,24 @@ Result<Policy> parse_policy_json(const Json& doc) {
   if (p.roles.empty()) {
     return Error::make(EINVAL, "roles: empty (a policy names at least one role)");
   }
+  COVE_TRY_ASSIGN(quotas, top.object("quotas"));
+  if (quotas) {
+    const Json& qj = doc.at("quotas");
+    for (auto it = qj.begin(); it != qj.end(); ++it) {
+      quotas->get(it.key());
+      if (it.key() != "*" && !valid_role_name(it.key())) {
+        return Error::make(EINVAL, "quotas.{}: not a team name (or \"*\" for every team)", it.key());
+      }
+      if (!it->is_object()) {
+        return Error::make(EINVAL, "quotas.{}: expected an object", it.key());
+      }
+      Obj q(*it, "quotas." + it.key());
+      COVE_TRY_ASSIGN(bytes, q.size("bytes"));
+      COVE_TRY_ASSIGN(inodes, q.integer("inodes", 1, INT64_MAX));
+      COVE_TRY(q.finish());
+      p.quotas[it.key()] = Quota{bytes, inodes};
+    }
+  }
   COVE_TRY_ASSIGN(unmatched, top.object("unmatched"));
   if (unmatched) {
     COVE_TRY_ASSIGN(action, unmatched->str("action"));
@@ -462,6 +480,16 @@ Result<Policy> parse_policy_json(const Json& doc) {
 const Role* Policy::find_role(const std::string& name) const {
   auto it = roles.find(name);
   return it == roles.end() ? nullptr : &it->second;
+}
+
+Quota Policy::quota_for(const std::string& team) const {
+  if (auto it = quotas.find(team); it != quotas.end()) {
+    return it->second;
+  }
+  if (auto it = quotas.find("*"); it != quotas.end()) {
+    return it->second;
+  }
+  return Quota{};
 }
 
 std::string Policy::role_names() const {

@@ -90,6 +90,12 @@ struct Role {
 
 enum class Unmatched { kRole, kPassthrough, kRefuse };
 
+/// A team's workspace limits, enforced by covefs.
+struct Quota {
+  std::optional<int64_t> bytes;   // disk usage (allocated blocks)
+  std::optional<int64_t> inodes;  // files, directories, symlinks
+};
+
 struct Policy {
   std::string path;    // where it was read from
   std::string digest;  // "sha256:<hex>" of the file's bytes
@@ -100,6 +106,11 @@ struct Policy {
   Unmatched unmatched = Unmatched::kRefuse;
   std::string unmatched_role;
   std::map<std::string, Role> roles;
+  /// Per-team quotas; the key "*" applies to teams without their own entry.
+  std::map<std::string, Quota> quotas;
+
+  /// The quota of `team` ("*" if it has none of its own; empty if neither exists).
+  Quota quota_for(const std::string& team) const;
 
   const Role* find_role(const std::string& name) const;
   /// "agent, preview, sync"
