@@ -27,6 +27,9 @@ Filesystem* fs_of(fuse_req_t req) { return static_cast<Filesystem*>(fuse_req_use
 
 // The mounted device (one mount per process), for passthrough backing files.
 Device* g_device = nullptr;
+// True while the watcher invalidates the kernel's caches on outside changes: then an open may
+// keep the file's cached pages (FOPEN_KEEP_CACHE).
+bool g_watching = false;
 
 // The kernel ties one backing file to a FUSE inode while any passthrough open exists: every
 // open of the inode must name the same backing id. The backing file is opened read-write when
@@ -230,6 +233,9 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   fi->fh = reinterpret_cast<uint64_t>(r->release());
   offer_passthrough(fs_of(req), handle_of(fi), fi->flags);
+  // Not with passthrough: the kernel answers such an open with EIO (and a passthrough file has
+  // no FUSE page cache to keep anyway).
+  fi->keep_cache = g_watching && handle_of(fi)->backing_id == 0 ? 1 : 0;
   if (fuse_reply_open(req, fi) != 0) {
     Device::set_pending_backing(0);
     if (handle_of(fi)->backing_id != 0) {
@@ -715,6 +721,7 @@ base::Result<void> serve(Filesystem& fs, const MountOptions& mo) {
   (void)base::write_file_atomic(pidfile, std::to_string(::getpid()) + "\n");
   if (watcher) {
     (*watcher)->start(se);
+    g_watching = true;
   }
   // Without -f, detach from the terminal once the mount is up (errors above still reach it).
   if (fuse_daemonize(mo.foreground ? 1 : 0) != 0) {
@@ -728,6 +735,7 @@ base::Result<void> serve(Filesystem& fs, const MountOptions& mo) {
   fuse_loop_cfg_set_clone_fd(cfg, 0);
   int rc = fuse_session_loop_mt(se, cfg);
   fuse_loop_cfg_destroy(cfg);
+  g_watching = false;
   if (watcher) {
     (*watcher)->stop();
     fs.inodes().on_new_dir(nullptr);
