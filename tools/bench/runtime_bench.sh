@@ -19,12 +19,15 @@
 #
 #   (c) the shim alone: `cove-runtime run` with /bin/true as the backend (policy, rewrite, audit,
 #       record, execve) and `cove-runtime state` (a passthrough verb), with 0, 300 and 1000
-#       container records already in the state dir (create reads them all to sweep stale ones).
+#       container records already in the state dir (create sweeps stale ones now and then).
 #
 # Prints a markdown section (medians, stddev, ratios, machine, command) and, with --write-doc,
 # puts it into docs/benchmarks.md as the section "## cove-runtime".
 #
-# Usage: sudo tools/bench/runtime_bench.sh [--runs N] [--docker-runs N] [--warmup N]
+# (a) and (b) run as ROUNDS hyperfine runs (default 5), each with all commands side by side and
+# their order rotated, samples pooled: see hyperfine_rounds.
+#
+# Usage: sudo tools/bench/runtime_bench.sh [--runs N] [--docker-runs N] [--warmup N] [--rounds N]
 #                                          [--only runc|docker|shim] [--write-doc]
 # Environment: COVE_RUNTIME (default build/shim/cove-runtime), COVE_PROBE (default
 # build/tests/probe/cove-probe; the rootfs tool wants it), BUILD_DIR (default <src>/build).
@@ -36,7 +39,8 @@ SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$SRC/build}
 RUNS=300
 DOCKER_RUNS=100
-WARMUP=10
+WARMUP=3
+ROUNDS=5
 ONLY=""
 WRITE_DOC=0
 ARGS_GIVEN=("$@")
@@ -51,6 +55,7 @@ while [[ $# -gt 0 ]]; do
     --runs) RUNS=$2; shift 2 ;;
     --docker-runs) DOCKER_RUNS=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --write-doc) WRITE_DOC=1; shift ;;
     -h|--help) usage 0 ;;
@@ -103,9 +108,53 @@ slowdown() {
     '(.results[$i].median / .results[$b].median - 1) * 100 * 100 | round / 100' "$1"
 }
 
-# verdict SLOWDOWN TARGET: "met" or "MISSED".
+# hyperfine_rounds OUT_JSON RUNS NAME PREPARE CMD [NAME PREPARE CMD]...
+# ROUNDS hyperfine runs, each with all commands side by side (RUNS/ROUNDS runs each, WARMUP
+# warmup), the commands' order rotated from round to round; the samples of all rounds are pooled
+# into OUT_JSON ({results: [{command, median, mean, stddev, min, max, runs}]} in the order given).
+# On a shared machine a burst of load then lands on every command instead of on whichever one
+# hyperfine happened to be running.
+hyperfine_rounds() {
+  local out=$1 runs=$2
+  shift 2
+  local names=() preps=() cmds=()
+  while [[ $# -gt 0 ]]; do
+    names+=("$1")
+    preps+=("$2")
+    cmds+=("$3")
+    shift 3
+  done
+  local n=${#names[@]} per=$(((runs + ROUNDS - 1) / ROUNDS)) round k j args
+  for ((round = 0; round < ROUNDS; round++)); do
+    args=()
+    for ((k = 0; k < n; k++)); do
+      j=$(((k + round) % n))
+      args+=(--prepare "${preps[j]}" -n "${names[j]}" "${cmds[j]}")
+    done
+    echo "-- round $((round + 1))/$ROUNDS" >&2
+    hyperfine --warmup "$WARMUP" --runs "$per" --style basic --export-json "$out.round$round" "${args[@]}" >&2
+  done
+  # --args makes every word after the filter a $ARGS.positional name, so the rounds come on stdin.
+  cat "$out".round* | jq -s --args '
+    ([.[].results[]] | group_by(.command) | map({key: .[0].command, value: (map(.times) | add)}) | from_entries)
+      as $times
+    | {results: [$ARGS.positional[] as $name | $times[$name] as $t | ($t | sort) as $s | ($t | length) as $k
+        | ($t | add / $k) as $mean
+        | {command: $name, runs: $k, mean: $mean, min: $s[0], max: $s[-1],
+           median: (if $k % 2 == 1 then $s[($k - 1) / 2] else ($s[$k / 2 - 1] + $s[$k / 2]) / 2 end),
+           stddev: (if $k > 1 then ($t | map((. - $mean) * (. - $mean)) | add / ($k - 1) | sqrt) else 0 end)}]}' \
+    "${names[@]}" >"$out"
+}
+
+# verdict SLOWDOWN TARGET AA: "met" or "MISSED", or "INCONCLUSIVE" when the A/A control (the
+# same command twice) differs by as much as the target, or the machine was busy (1-minute load
+# of at least half its CPUs) when the run started: then noise can hide a miss of that size.
 verdict() {
-  awk -v s="$1" -v t="$2" 'BEGIN { print (s < t ? "met" : "MISSED") }'
+  awk -v s="$1" -v t="$2" -v aa="$3" -v load="$LOAD_BEFORE" -v cpus="$(nproc)" 'BEGIN {
+    if (aa < 0) aa = -aa
+    if (aa >= t) print "INCONCLUSIVE, the A/A control differs by " aa "%: rerun on a quiet machine"
+    else if (load >= cpus / 2) print "INCONCLUSIVE, the machine was busy (load " load "): rerun on a quiet machine"
+    else print (s < t ? "met" : "MISSED") }'
 }
 
 # --- (a) runc run vs cove-runtime run ---------------------------------------------------------
@@ -131,16 +180,13 @@ bench_runc() {
   # command's own config.json back in place.
   local prep_orig="cp $d/config.orig.json $d/bundle/config.json && cat /proc/sys/kernel/random/uuid > $d/id"
   local prep_cove="cp $d/config.cove.json $d/bundle/config.json && cat /proc/sys/kernel/random/uuid > $d/id"
-  echo "== (a) runc run vs cove-runtime run: $RUNS runs each, $WARMUP warmup" >&2
-  hyperfine --warmup "$WARMUP" --runs "$RUNS" --export-json "$BENCH_DIR/runc.json" --style basic \
-    --prepare "$prep_orig" -n runc \
-    "read id < $d/id; exec $RUNC --root $d/root run --bundle $d/bundle \$id" \
-    --prepare "$prep_cove" -n runc+pol \
-    "read id < $d/id; exec $RUNC --root $d/root run --bundle $d/bundle \$id" \
-    --prepare "$prep_orig" -n cove \
-    "read id < $d/id; exec $COVE_RUNTIME --cove-policy $d/policy.json --root $d/root run --bundle $d/bundle \$id" \
-    --prepare "$prep_orig" -n "runc (again)" \
-    "read id < $d/id; exec $RUNC --root $d/root run --bundle $d/bundle \$id" >&2
+  local runc_cmd="read id < $d/id; exec $RUNC --root $d/root run --bundle $d/bundle \$id"
+  echo "== (a) runc run vs cove-runtime run: $RUNS runs each in $ROUNDS rounds" >&2
+  hyperfine_rounds "$BENCH_DIR/runc.json" "$RUNS" \
+    runc "$prep_orig" "$runc_cmd" \
+    runc+pol "$prep_cove" "$runc_cmd" \
+    cove "$prep_orig" "read id < $d/id; exec $COVE_RUNTIME --cove-policy $d/policy.json --root $d/root run --bundle $d/bundle \$id" \
+    "runc (again)" "$prep_orig" "$runc_cmd"
   # Every cove run was audited (else the rewrite did not happen each time).
   local audited
   audited=$(grep -c '"verb":"run"' "$d/audit/audit.jsonl" || true)
@@ -152,6 +198,10 @@ bench_docker() {
   (
     # shellcheck disable=SC2034 # read by lib.sh
     SCENARIO=runtime_bench
+    # runc behind the /bin/sh wrapper Docker 20.10 writes for any runtime with runtimeArgs (a
+    # no-op flag here), to tell that hop's cost from cove's.
+    # shellcheck disable=SC2034 # read by lib.sh
+    DAEMON_JSON_FILTER='.runtimes["runc-wrapped"] = {path: "'"$RUNC"'", runtimeArgs: ["--debug=false"]}'
     # shellcheck source-path=SCRIPTDIR source=../../tests/integration/docker/lib.sh
     source "$SRC/tests/integration/docker/lib.sh"
     set +e
@@ -160,11 +210,12 @@ bench_docker() {
     local run=("${DK[@]}" run --rm --network none -e COVE_ROLE=agent)
     local q
     q=$(printf '%q ' "${run[@]}")
-    echo "== (b) docker run --runtime=runc vs --runtime=cove: $DOCKER_RUNS runs each, $WARMUP warmup" >&2
-    hyperfine --warmup "$WARMUP" --runs "$DOCKER_RUNS" --export-json "$BENCH_DIR/docker.json" --style basic \
-      -n "docker runc" "$q--runtime=runc $IMAGE /bin/true" \
-      -n "docker cove" "$q--runtime=cove $IMAGE /bin/true" \
-      -n "docker runc (again)" "$q--runtime=runc $IMAGE /bin/true" >&2
+    echo "== (b) docker run --runtime=runc vs --runtime=cove: $DOCKER_RUNS runs each in $ROUNDS rounds" >&2
+    hyperfine_rounds "$BENCH_DIR/docker.json" "$DOCKER_RUNS" \
+      "docker runc" true "$q--runtime=runc $IMAGE /bin/true" \
+      "docker runc-wrapped" true "$q--runtime=runc-wrapped $IMAGE /bin/true" \
+      "docker cove" true "$q--runtime=cove $IMAGE /bin/true" \
+      "docker runc (again)" true "$q--runtime=runc $IMAGE /bin/true"
     n=$(grep -c '"decision":"allow"' "$AUDIT_LOG" || true)
     [[ $n -ge $DOCKER_RUNS ]] || die "only $n docker cove runs audited, expected >= $DOCKER_RUNS"
   )
@@ -224,14 +275,16 @@ report() {
   echo "Load average (1 min) when the run started: $LOAD_BEFORE, when it ended: $LOAD_AFTER (anything"
   echo "else running on the machine shows up as noise, and in the A/A rows)."
   echo
-  echo "Times in ms. Ratio: median over the baseline's median."
+  echo "Times in ms. Ratio: median over the baseline's median. (a) and (b) are $ROUNDS hyperfine runs"
+  echo "each (all commands side by side in every run, their order rotated, $WARMUP warmup runs per"
+  echo "command and round), with the samples of all rounds pooled."
   if [[ -f $BENCH_DIR/runc.json ]]; then
     local s_end s_shim s_aa
     s_end=$(slowdown "$BENCH_DIR/runc.json" 2 0)
     s_shim=$(slowdown "$BENCH_DIR/runc.json" 2 1)
     s_aa=$(slowdown "$BENCH_DIR/runc.json" 3 0)
     echo
-    echo "### runc run vs cove-runtime run ($RUNS runs each, $WARMUP warmup)"
+    echo "### runc run vs cove-runtime run ($RUNS runs each, in $ROUNDS rounds)"
     echo
     echo "\`run\` of /bin/true in a busybox bundle with env COVE_ROLE=agent; fresh container ID and"
     echo "config.json restored before every run (--prepare), so cove rewrites the spec every time."
@@ -243,20 +296,22 @@ report() {
     row "\`cove-runtime run\` (original spec)" "$BENCH_DIR/runc.json" 2 0
     row "\`runc run\` (original spec, again: A/A control)" "$BENCH_DIR/runc.json" 3 0
     echo
-    echo "- cove-runtime run vs runc run, median: **${s_end}%** (target < 2%: $(verdict "$s_end" 2));"
+    echo "- cove-runtime run vs runc run, median: **${s_end}%** (target < 2%: $(verdict "$s_end" 2 "$s_aa"));"
     echo "  A/A control (the same runc command again): ${s_aa}%."
     echo "- of which the shim itself (cove vs runc on the spec cove writes): ${s_shim}%; the rest is"
     echo "  what the agent role makes runc do (mostly loading the seccomp filter, which this bundle"
     echo "  does not have before cove adds it)."
-    echo "- cove leaves one record per run in its state dir, swept only 60 s after create, and every"
-    echo "  create reads all records; so later runs here pay more than early ones (see the last table)."
+    echo "- cove leaves one record per run in its state dir (removed by a sweep at most once a minute"
+    echo "  once they are 60 s old); the last table shows what the number of records costs create."
   fi
   if [[ -f $BENCH_DIR/docker.json ]]; then
     local s_docker s_daa
-    s_docker=$(slowdown "$BENCH_DIR/docker.json" 1 0)
-    s_daa=$(slowdown "$BENCH_DIR/docker.json" 2 0)
+    local s_wrap
+    s_docker=$(slowdown "$BENCH_DIR/docker.json" 2 0)
+    s_wrap=$(slowdown "$BENCH_DIR/docker.json" 1 0)
+    s_daa=$(slowdown "$BENCH_DIR/docker.json" 3 0)
     echo
-    echo "### docker run --runtime=runc vs --runtime=cove ($DOCKER_RUNS runs each, $WARMUP warmup)"
+    echo "### docker run --runtime=runc vs --runtime=cove ($DOCKER_RUNS runs each, in $ROUNDS rounds)"
     echo
     echo "\`docker run --rm --network none -e COVE_ROLE=agent IMG /bin/true\` against a private dockerd"
     echo "(overlay2, cgroupfs) started by tests/integration/docker/lib.sh."
@@ -264,15 +319,17 @@ report() {
     echo "| command | median | mean ± stddev | min | ratio |"
     echo "|---|---|---|---|---|"
     row "\`docker run --runtime=runc\`" "$BENCH_DIR/docker.json" 0 0
-    row "\`docker run --runtime=cove\`" "$BENCH_DIR/docker.json" 1 0
-    row "\`docker run --runtime=runc\` (again: A/A control)" "$BENCH_DIR/docker.json" 2 0
+    row "\`docker run --runtime=runc-wrapped\` (runc through Docker's runtimeArgs wrapper)" "$BENCH_DIR/docker.json" 1 0
+    row "\`docker run --runtime=cove\`" "$BENCH_DIR/docker.json" 2 0
+    row "\`docker run --runtime=runc\` (again: A/A control)" "$BENCH_DIR/docker.json" 3 0
     echo
-    echo "- docker run with cove vs runc, median: **${s_docker}%** (target < 3%: $(verdict "$s_docker" 3));"
+    echo "- docker run with cove vs runc, median: **${s_docker}%** (target < 3%: $(verdict "$s_docker" 3 "$s_daa"));"
     echo "  A/A control (the same runc command again): ${s_daa}%."
     echo "- Both sides load a seccomp filter here (Docker's default profile, or cove's). Per"
     echo "  \`docker run --rm\` containerd calls the runtime 4 times (create, start, delete,"
     echo "  delete --force); for a runtime with runtimeArgs Docker 20.10 runs each call through the"
     echo "  /bin/sh wrapper it writes to <data-root>/runtimes/, then cove-runtime, then runc."
+    echo "  \`runc-wrapped\` (runc with a no-op runtimeArg) is that wrapper alone: ${s_wrap}%."
   fi
   if [[ -f $BENCH_DIR/shim-0.json ]]; then
     echo
@@ -280,6 +337,7 @@ report() {
     echo
     echo "\`cove-runtime run\` and \`cove-runtime state\` with /bin/true as the backend, so only cove's"
     echo "own work (and one execve) is timed; N = container records already in the state dir."
+    echo "Median ± stddev."
     echo
     echo "| records | /bin/true | cove run (create path) | cove state (passthrough) |"
     echo "|---|---|---|---|"

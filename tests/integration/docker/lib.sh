@@ -230,7 +230,8 @@ nofile_max() {
   fi
 }
 
-# docker_setup [POLICY_JQ_FILTER]: checks, temp dir, policy, daemon, image.
+# docker_setup [POLICY_JQ_FILTER]: checks, temp dir, policy, daemon, image. $DAEMON_JSON_FILTER,
+# if set, is a jq filter applied last to the generated daemon.json.
 # shellcheck disable=SC2120 # the policy filter is optional
 docker_setup() {
   [[ $(id -u) -eq 0 ]] || skip "needs root (dockerd)"
@@ -281,7 +282,8 @@ docker_setup() {
   jq --arg rt "$COVE_RUNTIME" --arg pol "$POLICY" --arg cg "/$CGROUP_PARENT" '
       .runtimes |= map_values(.path = $rt
                               | .runtimeArgs |= map(if . == "/etc/cove/policy.json" then $pol else . end))
-      | ."cgroup-parent" = $cg | ."exec-opts" = ["native.cgroupdriver=cgroupfs"]' \
+      | ."cgroup-parent" = $cg | ."exec-opts" = ["native.cgroupdriver=cgroupfs"]
+      | '"${DAEMON_JSON_FILTER:-.}" \
     "$COVE_SRC/docker/daemon.json" >"$TEST_DIR/daemon.json" || fail "cannot derive daemon.json"
 
   start_dockerd

@@ -1,0 +1,75 @@
+#include "sync/host_watch.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "fixture.h"
+
+namespace {
+
+using covesync::HostWatch;
+using namespace synctest;
+
+std::set<std::string> collect(HostWatch& w, const std::set<std::string>& want, std::set<std::string>* deep = nullptr) {
+  std::set<std::string> got;
+  wait_for([&] {
+    pollfd p{w.fd(), POLLIN, 0};
+    ::poll(&p, 1, 10);
+    for (auto& c : w.drain().changes) {
+      if (c.deep && deep != nullptr) {
+        deep->insert(c.path);
+      }
+      got.insert(c.path);
+    }
+    for (const auto& x : want) {
+      if (got.count(x) == 0) {
+        return false;
+      }
+    }
+    return true;
+  }, 5);
+  return got;
+}
+
+TEST(HostWatch, ReportsEditsNewDirectoriesAndFilesInThem) {
+  TempDir t;
+  write(t.path() + "/src/a.txt", "1");
+  fs::create_directories(t.path() + "/.git/objects");
+  fs::create_directories(t.path() + "/node_modules/x");
+  auto w = HostWatch::open(t.path(), [](const std::string& rel) { return rel == "node_modules"; });
+  ASSERT_TRUE(w) << w.error().message();
+  EXPECT_EQ((*w)->watches(), 2u);  // root and src; not .git, not the ignored directory
+  write(t.path() + "/src/a.txt", "2");
+  write(t.path() + "/.git/objects/x", "ignored");
+  write(t.path() + "/node_modules/x/y", "ignored");
+  std::set<std::string> deep;
+  auto got = collect(**w, {"src/a.txt"});
+  EXPECT_EQ(got.count(".git/objects/x"), 0u);
+  EXPECT_EQ(got.count("node_modules/x/y"), 0u);
+  // A new directory is watched at once, and reported deep for what was created before that.
+  fs::create_directories(t.path() + "/new/sub");
+  got = collect(**w, {"new"}, &deep);
+  EXPECT_EQ(deep.count("new"), 1u);
+  write(t.path() + "/new/sub/later.txt", "x");
+  got = collect(**w, {"new/sub/later.txt"});
+  EXPECT_EQ(got.count("new/sub/later.txt"), 1u);
+}
+
+TEST(HostWatch, FollowsMovedDirectories) {
+  TempDir t;
+  write(t.path() + "/d/f.txt", "1");
+  auto w = HostWatch::open(t.path(), nullptr);
+  ASSERT_TRUE(w);
+  fs::rename(t.path() + "/d", t.path() + "/e");
+  std::set<std::string> deep;
+  collect(**w, {"d", "e"}, &deep);
+  EXPECT_EQ(deep.count("e"), 1u);
+  write(t.path() + "/e/g.txt", "2");
+  auto got = collect(**w, {"e/g.txt"});
+  EXPECT_EQ(got.count("e/g.txt"), 1u);
+  EXPECT_EQ(got.count("d/g.txt"), 0u);
+}
+
+}  // namespace

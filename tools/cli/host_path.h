@@ -1,0 +1,15 @@
+#pragma once
+// Host paths as the mount rules compare them (policy/mounts.cc does the same for the shim).
+
+#include <string>
+
+namespace cli {
+
+/// True if `path` equals `prefix` or lies below it ("/a/b" is under "/a", "/ab" is not).
+bool path_under(const std::string& path, const std::string& prefix);
+
+/// /var/run is a symlink to /run on every distribution cove supports, and the shim resolves bind
+/// sources through it; rules are compared after the same rewrite.
+std::string normalize_host_path(const std::string& p);
+
+}  // namespace cli
