@@ -45,6 +45,12 @@ std::string Context::runtime_root(const std::string& backend) const {
 
 int refuse(Context& ctx, const std::string& msg) {
   base::log_error(ctx.log_path, ctx.log_format, "cove: " + msg);
+  // Like runc's fatal(): the error also goes to stderr, which is what containerd reports for
+  // verbs whose --log it does not read (update, exec without a pid file).
+  if (!ctx.log_path.empty()) {
+    std::string line = "cove: " + msg + "\n";
+    [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+  }
   return 1;
 }
 
