@@ -212,6 +212,16 @@ Result<Entry> Filesystem::entry_for(uint64_t parent, const std::string& name) {
   return e;
 }
 
+Result<Entry> Filesystem::finish_new(const Requester& r, uint64_t parent, int parent_fd, const std::string& name) {
+  COVE_TRY_ASSIGN(e, entry_for(parent, name));
+  COVE_TRY_ASSIGN(fd, inodes_.fd(e.ino));
+  set_owner(fd->get(), r, parent_fd);
+  COVE_TRY_ASSIGN(st, stat_fd(fd->get()));
+  e.attr = st;
+  map_attr(e.attr);
+  return e;
+}
+
 Result<Entry> Filesystem::lookup(const Requester& r, uint64_t parent, const std::string& name) {
   auto who = caller(r);
   std::string path = inodes_.child_path(parent, name);
@@ -369,12 +379,7 @@ Result<Entry> Filesystem::mknod(const Requester& r, uint64_t parent, const std::
     unreserve_inode();
     return Error::sys("mknod {}", path);
   }
-  COVE_TRY_ASSIGN(e, entry_for(parent, name));
-  COVE_TRY_ASSIGN(fd, inodes_.fd(e.ino));
-  set_owner(fd->get(), r, pfd->get());
-  COVE_TRY_ASSIGN(st, stat_fd(fd->get()));
-  e.attr = st;
-  map_attr(e.attr);
+  COVE_TRY_ASSIGN(e, finish_new(r, parent, pfd->get(), name));
   record(Change::kMknod, path, "", *who);
   return e;
 }
@@ -392,12 +397,7 @@ Result<Entry> Filesystem::mkdir(const Requester& r, uint64_t parent, const std::
     unreserve_inode();
     return Error::sys("mkdir {}", path);
   }
-  COVE_TRY_ASSIGN(e, entry_for(parent, name));
-  COVE_TRY_ASSIGN(fd, inodes_.fd(e.ino));
-  set_owner(fd->get(), r, pfd->get());
-  COVE_TRY_ASSIGN(st, stat_fd(fd->get()));
-  e.attr = st;
-  map_attr(e.attr);
+  COVE_TRY_ASSIGN(e, finish_new(r, parent, pfd->get(), name));
   record(Change::kMkdir, path, "", *who);
   return e;
 }
@@ -416,12 +416,7 @@ Result<Entry> Filesystem::symlink(const Requester& r, const std::string& target,
     unreserve_inode();
     return Error::sys("symlink {}", path);
   }
-  COVE_TRY_ASSIGN(e, entry_for(parent, name));
-  COVE_TRY_ASSIGN(fd, inodes_.fd(e.ino));
-  set_owner(fd->get(), r, pfd->get());
-  COVE_TRY_ASSIGN(st, stat_fd(fd->get()));
-  e.attr = st;
-  map_attr(e.attr);
+  COVE_TRY_ASSIGN(e, finish_new(r, parent, pfd->get(), name));
   record(Change::kSymlink, path, "", *who);
   return e;
 }

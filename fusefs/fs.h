@@ -160,6 +160,8 @@ class Filesystem {
   /// EACCES unless `caller` may read `path`; ENOENT if it is hidden from it.
   base::Result<void> need_read(const Caller& caller, const std::string& path);
   base::Result<Entry> entry_for(uint64_t parent, const std::string& name);
+  /// The entry of an inode just created: looked up, given its owner, attributes mapped.
+  base::Result<Entry> finish_new(const Requester& r, uint64_t parent, int parent_fd, const std::string& name);
   void map_attr(struct stat& st) const;
   /// Gives a newly created inode its owner: the source's owner when mapped, else the caller's.
   void set_owner(int opath_fd, const Requester& r, int parent_fd);
