@@ -139,6 +139,8 @@ class Filesystem {
   base::Result<std::string> listxattr(const Requester& r, uint64_t ino, size_t size);
   base::Result<void> removexattr(const Requester& r, uint64_t ino, const std::string& name);
 
+  /// True if some role hides paths: directory listings then differ per caller.
+  bool hides_names() const { return views_.hides_names(); }
   /// True if the kernel must not cache `name` in `parent` (hidden for some role).
   bool uncacheable(uint64_t parent, const std::string& name);
 

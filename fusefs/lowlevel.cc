@@ -131,7 +131,7 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   (void)userdata;
   // Data moves by splice between the FUSE device and the source files.
   conn->want |= conn->capable & (FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
-  conn->want |= conn->capable & FUSE_CAP_READDIRPLUS;
+  conn->want |= conn->capable & (FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
   conn->want |= conn->capable & FUSE_CAP_ATOMIC_O_TRUNC;
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;  // writes must reach covefs to be journaled
   conn->max_write = 1U << 20;
@@ -329,6 +329,12 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return;
   }
   fi->fh = reinterpret_cast<uint64_t>(r->release());
+  // The kernel may cache a directory's listing while outside changes are invalidated, unless
+  // some role hides names: a listing is per caller then.
+  if (g_watching && !fs_of(req)->hides_names()) {
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
+  }
   if (fuse_reply_open(req, fi) != 0) {
     fs_of(req)->releasedir(*handle_of(fi));
     delete handle_of(fi);

@@ -49,6 +49,18 @@ bool Views::hidden(const Caller& caller, std::string_view path) const {
   return ws != nullptr && policy::path_matches_any(ws->hidden_paths, path);
 }
 
+bool Views::hides_names() const {
+  if (policy_ == nullptr) {
+    return false;
+  }
+  for (const auto& [name, role] : policy_->roles) {
+    if (role.workspace && !role.workspace->hidden_paths.empty()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool Views::hidden_for_anyone(std::string_view path) const {
   if (policy_ == nullptr || path.empty()) {
     return false;

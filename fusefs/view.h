@@ -30,6 +30,8 @@ class Views {
   bool hidden(const Caller& caller, std::string_view path) const;
   /// True if `path` is hidden from some role, so that the kernel must not cache it.
   bool hidden_for_anyone(std::string_view path) const;
+  /// True if any role of the policy hides paths.
+  bool hides_names() const;
 
  private:
   const policy::Workspace* workspace_of(const Caller& caller) const;

@@ -109,6 +109,7 @@ void Watcher::run() {
       } else {
         if (names_changed) {
           fuse_lowlevel_notify_inval_entry(se_, *parent, child.c_str(), child.size());
+          fuse_lowlevel_notify_inval_inode(se_, *parent, 0, 0);  // its cached listing
         }
         if (auto c = inodes_.find_child(*parent, child)) {
           fuse_lowlevel_notify_inval_inode(se_, *c, 0, 0);
