@@ -16,6 +16,7 @@
 #include "sync/cursor.h"
 #include "sync/index_sync.h"
 #include "sync/log.h"
+#include "sync/session.h"
 
 namespace covesync {
 
@@ -40,13 +41,28 @@ base::Result<void> Daemon::init() {
     opts_.status_file = opts_.state_dir + "/status.json";
   }
   COVE_TRY(base::make_dirs(opts_.state_dir, 0700));
+  work_dir_ = opts_.repo;
+  if (!opts_.session.empty()) {
+    if (!valid_session_name(opts_.session)) {
+      return base::Error::make(EINVAL, "invalid session name {:?}", opts_.session);
+    }
+    work_dir_ = session_dir(opts_.repo, opts_.session);
+    prefix_ = ".worktrees/" + opts_.session + "/";
+  }
   CommitterOptions co;
-  co.repo = opts_.repo;
+  co.repo = work_dir_;
   co.team = opts_.team;
   co.sync_id = opts_.sync_id;
   COVE_TRY_ASSIGN(committer, Committer::open(co));
   committer_ = std::move(committer);
   opts_.sync_id = committer_->options().sync_id;
+  if (!opts_.session.empty() && opts_.sync_id.find("/session/") == std::string::npos) {
+    // A session's branch starts at the main branch: its trailers must not be taken for ours.
+    opts_.sync_id += "/session/" + opts_.session;
+    co.sync_id = opts_.sync_id;
+    COVE_TRY_ASSIGN(again, Committer::open(co));
+    committer_ = std::move(again);
+  }
 
   if (!opts_.remote.empty()) {
     if (opts_.branch.empty()) {
@@ -68,7 +84,7 @@ base::Result<void> Daemon::init() {
   uint64_t from_file = file_cursor ? file_cursor->seq : 0;
   uint64_t from_trailer = trailer ? *trailer : 0;
   committed_ = seen_ = std::max(from_file, from_trailer);
-  log_info("cove-sync {}: repo {}, journal {}, cursor {} (file {}, trailer {})", opts_.team, opts_.repo,
+  log_info("cove-sync {}: repo {}, journal {}, cursor {} (file {}, trailer {})", opts_.team, work_dir_,
            opts_.journal, committed_, from_file, from_trailer);
 
   COVE_TRY_ASSIGN(loop, make_event_loop(opts_.force_epoll));
@@ -94,7 +110,7 @@ base::Result<void> Daemon::init() {
   stop_fd_ = base::Fd(efd);
 
   if (opts_.watch_host) {
-    COVE_TRY_ASSIGN(host, HostWatch::open(committer_->workdir().root(),
+    COVE_TRY_ASSIGN(host, HostWatch::open(work_dir_,
                                           [this](const std::string& rel) { return committer_->ignored(rel, true); }));
     host_ = std::move(host);
     COVE_TRY(loop_->add_reader(host_->fd(), [this] { on_host(); }));
@@ -112,7 +128,7 @@ base::Result<void> Daemon::init() {
   index_timer_ = loop_->add_timer([this] { refresh_index(); });
 
   status_.team = opts_.team;
-  status_.repo = opts_.repo;
+  status_.repo = work_dir_;
   status_.loop = loop_->name();
   status_.last_seq_seen = seen_;
   status_.last_seq_committed = committed_;
@@ -218,8 +234,8 @@ void Daemon::add_record(const base::JournalRecord& r) {
       if (r.path.empty()) {
         log_info("journal seq {} asks for a rescan: one full scan", r.seq);
         want_scan(true);
-      } else if (committable_path(r.path)) {
-        touch(r.path, true);
+      } else if (std::string rel; to_work_path(r.path, rel)) {
+        touch(rel, true);
       }
       return;
     case Op::rename:
@@ -258,8 +274,20 @@ Daemon::Pending& Daemon::touch(const std::string& path, bool deep) {
   return p;
 }
 
-void Daemon::add_path(const base::JournalRecord& r, const std::string& path, bool deep) {
-  if (!committable_path(path)) {
+bool Daemon::to_work_path(const std::string& journal_path, std::string& out) const {
+  if (prefix_.empty()) {
+    out = journal_path;
+  } else if (journal_path.size() > prefix_.size() && journal_path.compare(0, prefix_.size(), prefix_) == 0) {
+    out = journal_path.substr(prefix_.size());
+  } else {
+    return false;
+  }
+  return committable_path(out);
+}
+
+void Daemon::add_path(const base::JournalRecord& r, const std::string& journal_path, bool deep) {
+  std::string path;
+  if (!to_work_path(journal_path, path)) {
     return;
   }
   std::string key = !r.agent.empty() ? "a:" + r.agent : !r.container.empty() ? "c:" + r.container : "h:";
@@ -520,7 +548,7 @@ void Daemon::refresh_index() {
   }
   std::vector<std::string> paths(index_paths_.begin(), index_paths_.end());
   last_index_refresh_ = Clock::now();
-  if (auto r = sync_index(opts_.repo, paths); !r) {
+  if (auto r = sync_index(work_dir_, paths); !r) {
     // A locked index (someone runs git) is retried with the next batch or in a second.
     log_warn("index refresh of {} path(s): {}", paths.size(), r.error().message());
     if (!stopping_) {

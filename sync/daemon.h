@@ -57,6 +57,7 @@ struct SyncOptions {
   std::string sync_id;      ///< default <team>@<hostname>
   std::string remote;       ///< URL or path; empty: no remote
   std::string branch;       ///< remote branch; default: HEAD's branch at start
+  std::string session;      ///< commit the worktree .worktrees/<session> of `repo` (session.h)
   int quiet_ms = 2000;
   int max_delay_ms = 30000;
   int fetch_interval_ms = 60000;
@@ -113,7 +114,12 @@ class Daemon {
   void fail(const std::string& what, const base::Error& e);
   void write_status();
 
+  /// The journal path of a session's worktree ("" or ".worktrees/<name>/") and its inverse.
+  bool to_work_path(const std::string& journal_path, std::string& out) const;
+
   SyncOptions opts_;
+  std::string work_dir_;  // the checkout committed: `repo`, or the session's worktree
+  std::string prefix_;    // journal paths of the checkout start with this
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<Committer> committer_;
   std::unique_ptr<base::JournalReader> journal_;

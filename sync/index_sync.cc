@@ -11,10 +11,34 @@
 
 #include "base/fd.h"
 #include "base/file.h"
+#include "sync/git.h"
 
 extern char** environ;
 
 namespace covesync {
+
+namespace {
+
+/// True when the repository's core.fsmonitor names a hook program rather than a boolean (git's
+/// builtin daemon, or off).
+bool fsmonitor_is_a_program(const std::string& repo) {
+  git_config* cfg = nullptr;
+  std::string path = repo + "/.git/config";
+  if (git_config_open_ondisk(&cfg, path.c_str()) < 0) {
+    return false;
+  }
+  git_buf value = GIT_BUF_INIT;
+  bool program = false;
+  if (git_config_get_string_buf(&value, cfg, "core.fsmonitor") == 0) {
+    int b = 0;
+    program = git_config_parse_bool(&b, value.ptr) < 0;
+  }
+  git_buf_dispose(&value);
+  git_config_free(cfg);
+  return program;
+}
+
+}  // namespace
 
 base::Result<void> sync_index(const std::string& repo, const std::vector<std::string>& paths) {
   if (paths.empty()) {
@@ -54,12 +78,12 @@ base::Result<void> sync_index(const std::string& repo, const std::vector<std::st
   posix_spawnattr_setsigmask(&attr, &none);  // the daemon blocks SIGTERM for its signalfd
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
 
-  std::vector<std::string> args = {"git",
-                                   "-c", "core.hooksPath=/dev/null",
-                                   "-c", "safe.directory=*",
-                                   "--literal-pathspecs",
-                                   "-C", repo,
-                                   "reset", "-q", "--pathspec-from-file=-", "--pathspec-file-nul"};
+  std::vector<std::string> args = {"git", "-c", "core.hooksPath=/dev/null", "-c", "safe.directory=*"};
+  if (fsmonitor_is_a_program(repo)) {
+    args.insert(args.end(), {"-c", "core.fsmonitor=false"});
+  }
+  args.insert(args.end(), {"--literal-pathspecs", "-C", repo, "reset", "-q", "--no-refresh", "--pathspec-from-file=-",
+                           "--pathspec-file-nul"});
   std::vector<char*> argv;
   for (auto& a : args) {
     argv.push_back(a.data());
@@ -73,6 +97,8 @@ base::Result<void> sync_index(const std::string& repo, const std::vector<std::st
     }
   }
   env_store.emplace_back("GIT_TERMINAL_PROMPT=0");
+  env_store.emplace_back("GIT_CONFIG_NOSYSTEM=1");
+  env_store.emplace_back("GIT_CONFIG_GLOBAL=/dev/null");
   env_store.emplace_back("GIT_OPTIONAL_LOCKS=0");
   std::vector<char*> envp;
   for (auto& e : env_store) {

@@ -1,11 +1,65 @@
 // cove-sync: turns a team's covefs change journal into git commits. See sync/daemon.h.
+//   cove-sync --team T --repo DIR [...]            the daemon
+//   cove-sync session add|remove|list --repo DIR   worktrees for write sessions (sync/session.h)
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstring>
 
 #include "sync/daemon.h"
 #include "sync/log.h"
+#include "sync/session.h"
+
+namespace {
+
+int session_main(int argc, char** argv) {
+  CLI::App app{"cove-sync session: a git worktree per concurrent write session"};
+  std::string repo, name;
+  bool force = false;
+  app.require_subcommand(1, 1);
+  auto* add = app.add_subcommand("add", "create .worktrees/NAME on branch cove/session/NAME");
+  auto* remove = app.add_subcommand("remove", "delete .worktrees/NAME (its branch stays)");
+  auto* list = app.add_subcommand("list", "list the sessions");
+  for (auto* sub : {add, remove, list}) {
+    sub->add_option("--repo", repo, "the team's checkout")->required();
+  }
+  add->add_option("name", name, "session name")->required();
+  remove->add_option("name", name, "session name")->required();
+  remove->add_flag("--force", force, "remove even with uncommitted changes");
+  CLI11_PARSE(app, argc, argv);
+  if (add->parsed()) {
+    auto s = covesync::add_session(repo, name);
+    if (!s) {
+      covesync::log_error("cove-sync session add: {}", s.error().message());
+      return 1;
+    }
+    std::printf("%s\t%s\n", s->path.c_str(), s->branch.c_str());
+    return 0;
+  }
+  if (remove->parsed()) {
+    auto r = covesync::remove_session(repo, name, force);
+    if (!r) {
+      covesync::log_error("cove-sync session remove: {}", r.error().message());
+      return 1;
+    }
+    return 0;
+  }
+  auto l = covesync::list_sessions(repo);
+  if (!l) {
+    covesync::log_error("cove-sync session list: {}", l.error().message());
+    return 1;
+  }
+  for (const auto& s : *l) {
+    std::printf("%s\t%s\t%s\n", s.name.c_str(), s.path.c_str(), s.branch.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "session") == 0) {
+    return session_main(argc - 1, argv + 1);
+  }
   CLI::App app{"cove-sync: the change journal of a team's workspace, committed to git"};
   covesync::SyncOptions o;
   bool no_io_uring = false;
@@ -21,6 +75,7 @@ int main(int argc, char** argv) {
   app.add_option("--sync-id", o.sync_id, "identity in commit trailers (default <team>@<hostname>)");
   app.add_option("--remote", o.remote, "git remote URL or path to fetch from and push to");
   app.add_option("--branch", o.branch, "branch to sync with the remote (default: HEAD's)");
+  app.add_option("--session", o.session, "commit the session worktree .worktrees/NAME on its branch");
   app.add_option("--quiet-ms", o.quiet_ms, "commit after this long without changes")->check(CLI::Range(0, 3600000));
   app.add_option("--max-delay-ms", o.max_delay_ms, "commit at the latest this long after the first pending change")
       ->check(CLI::Range(0, 86400000));
@@ -38,7 +93,7 @@ int main(int argc, char** argv) {
     o.journal = "/var/lib/cove/journal/" + o.team;
   }
   if (o.state_dir.empty()) {
-    o.state_dir = "/var/lib/cove/sync/" + o.team;
+    o.state_dir = "/var/lib/cove/sync/" + o.team + (o.session.empty() ? "" : "/session-" + o.session);
   }
   o.force_epoll = no_io_uring;
   o.watch_host = !no_host_watch;

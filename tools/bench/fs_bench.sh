@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fs_bench.sh: covefs against the native directory, bindfs and libfuse's passthrough_hp, side by
-# side in ONE run, on the same backing directory, one filesystem mounted at a time.
+# side in ONE run. Each filesystem serves its own backing directory (same disk, same contents) and
+# all are mounted for the whole run.
 #
 # Filesystems (columns):
 #   native          the backing directory itself (ext4 or whatever TMPDIR is on)
@@ -11,18 +12,25 @@
 #   passthrough_hp  libfuse's example server, only if $PASSTHROUGH_HP names a binary (built
 #                   outside the project; `passthrough_hp --foreground DATA MNT`, its defaults)
 #
-# Measurements (rows), each the median of N runs (N=3, 1 with --quick); the runs are interleaved
-# (run 1 of every filesystem, then run 2, ...) so drift on the machine spreads over all columns:
+# Measurements (rows), each the median of N runs (N=3, 1 with --quick). Within a run each group of
+# measurements (write; reads; metadata; untar; git status) is taken on every filesystem before the
+# next group starts, in an order that rotates between runs, so whatever else the machine does at
+# a given minute lands on all columns alike:
 #   seq write    fio, 1 GiB file, 1 MiB blocks, psync, direct=0, end_fsync=1 (the fsync is inside
 #                fio's runtime)                                                       MiB/s
 #   cold read    fio, the same file, 1 MiB blocks, after `echo 3 > /proc/sys/vm/drop_caches` MiB/s
 #   warm read    the same again without dropping (invalidate=0, so fio keeps the cache)  MiB/s
-#   rand read    fio, 4 KiB random reads over the same (warm) 1 GiB file, ioengine=psync,
-#                numjobs=2 (one per CPU here), time_based for RAND_TIME s (15; 5 with --quick)  IOPS
+#   rand warm    fio, 4 KiB random reads over the same 1 GiB file, buffered, the cache warm from
+#                the reads before; ioengine=psync, numjobs=2 (one per CPU here), 5 s        IOPS
+#   rand direct  the same with direct=1 (O_DIRECT), for RAND_TIME s (15; 5 with --quick): every
+#                read reaches the filesystem under test. Native and covefs with passthrough read
+#                the disk; a FUSE server that drops O_DIRECT when it opens the backing file
+#                (bindfs does) serves from the host's page cache, so it can beat native here IOPS
 #   metadata     tools/bench/fs/meta.c: create, then stat, then unlink 20,000 empty files in a
 #                new directory, one thread; ops/s = 60,000 / wall time                   ops/s
 #   untar        `tar -xf` (as root: owners and times restored) of 30,000 small files (1-4 KiB,
-#                300 directories) from a tarball made once outside the filesystem           s
+#                300 directories) from a tarball made once outside the filesystem, into a new
+#                directory each run                                                          s
 #   git status   `git status` in a 50,000-file repository (500 directories, committed, clean):
 #                cold = one run after drop_caches; warm = hyperfine median, 2 warmups, 5 runs s
 #                Before both, one untimed `git status` refreshes the index for this mount
@@ -97,28 +105,33 @@ FILESYSTEMS=(native bindfs covefs covefs-nopt)
 if [[ -n $ONLY ]]; then
   IFS=, read -r -a FILESYSTEMS <<<"$ONLY"
 fi
-METRICS=(seqwrite coldread warmread randread meta untar gitcold gitwarm)
+METRICS=(seqwrite coldread warmread randwarm randdirect meta untar gitcold gitwarm)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fs_bench.XXXXXX")
-DATA=$WORK/data  # the backing directory every filesystem serves
-MNT=$WORK/mnt    # where the FUSE ones are mounted, one at a time
-RESULTS=$WORK/results.tsv  # fs, metric, run, value ("fail" when it failed)
-mkdir -p "$DATA" "$MNT" "$WORK/logs"
+# Every filesystem gets its own backing directory $WORK/data/FS (so no server sees another's
+# changes behind its back) and mountpoint $WORK/mnt/FS; all are mounted for the whole run.
+RESULTS=$WORK/results.tsv # fs, metric, run, value ("fail" when it failed)
+mkdir -p "$WORK/data" "$WORK/mnt" "$WORK/logs"
 : >"$RESULTS"
-DAEMON_PID=""
+declare -A DAEMON_PID TARGETS
 
 cleanup() {
-  if findmnt -n -M "$MNT" >/dev/null 2>&1; then
-    fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
-  fi
-  if [[ -n $DAEMON_PID ]] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-    kill "$DAEMON_PID" 2>/dev/null || true
-    wait "$DAEMON_PID" 2>/dev/null || true
-  fi
+  local fs
+  for fs in "${!DAEMON_PID[@]}"; do
+    if findmnt -n -M "$WORK/mnt/$fs" >/dev/null 2>&1; then
+      fusermount3 -u "$WORK/mnt/$fs" 2>/dev/null || umount -l "$WORK/mnt/$fs" 2>/dev/null || true
+    fi
+    if kill -0 "${DAEMON_PID[$fs]}" 2>/dev/null; then
+      kill "${DAEMON_PID[$fs]}" 2>/dev/null || true
+      wait "${DAEMON_PID[$fs]}" 2>/dev/null || true
+    fi
+  done
   if [[ $KEEP -eq 1 ]]; then
     log "kept $WORK"
-  else
+  elif ! findmnt -n -R -o TARGET "$WORK/mnt" | grep -q .; then
     rm -rf "$WORK"
+  else
+    log "something is still mounted under $WORK/mnt: not removing $WORK"
   fi
 }
 trap cleanup EXIT
@@ -153,65 +166,76 @@ log "work dir $WORK; making the tarball ($UNTAR_FILES files) and the repository 
 make_tree "$WORK/tree" "$UNTAR_FILES"
 tar -cf "$WORK/files.tar" -C "$WORK/tree" .
 rm -rf "$WORK/tree"
-make_tree "$DATA/repo" "$GIT_FILES"
-git -C "$DATA/repo" init -q
-git -C "$DATA/repo" add -A
-git -C "$DATA/repo" -c user.name=bench -c user.email=bench@localhost commit -q -m "$GIT_FILES files"
-git -C "$DATA/repo" status --porcelain | head -3 | grep -q . && die "the repository is not clean"
+make_tree "$WORK/repo" "$GIT_FILES"
+git -C "$WORK/repo" init -q
+git -C "$WORK/repo" add -A
+git -C "$WORK/repo" -c user.name=bench -c user.email=bench@localhost commit -q -m "$GIT_FILES files"
+git -C "$WORK/repo" gc -q # one pack instead of 50,000 loose objects to copy
+git -C "$WORK/repo" status --porcelain | head -3 | grep -q . && die "the repository is not clean"
+for fs in "${FILESYSTEMS[@]}"; do
+  mkdir -p "$WORK/data/$fs" "$WORK/mnt/$fs"
+  cp -a "$WORK/repo" "$WORK/data/$fs/repo"
+done
+rm -rf "$WORK/repo"
 
 # ---------------------------------------------------------------------------------------------
-# Mounting. mount_fs NAME RUN sets TARGET (the directory to measure in) and DAEMON_PID.
+# Mounting. mount_fs FS TAG mounts $WORK/data/FS on $WORK/mnt/FS and sets TARGETS[FS], the
+# directory to measure in (the backing directory itself for native).
 
-wait_mounted() {
+wait_mounted() { # mountpoint pid
   local i
   for ((i = 0; i < 100; i++)); do
-    findmnt -n -M "$MNT" >/dev/null 2>&1 && return 0
-    kill -0 "$DAEMON_PID" 2>/dev/null || return 1
+    findmnt -n -M "$1" >/dev/null 2>&1 && return 0
+    kill -0 "$2" 2>/dev/null || return 1
     sleep 0.1
   done
   return 1
 }
 
 mount_fs() {
-  local fs=$1 run=$2 logf=$WORK/logs/$1.$2.log
-  TARGET=$MNT
+  local fs=$1 logf=$WORK/logs/$1.$2.log data=$WORK/data/$1 mnt=$WORK/mnt/$1
+  if [[ $fs == native ]]; then
+    TARGETS[$fs]=$data
+    return 0
+  fi
+  TARGETS[$fs]=$mnt
   case $fs in
-    native) TARGET=$DATA; return 0 ;;
-    bindfs) bindfs -f "$DATA" "$MNT" 2>"$logf" & ;;
+    bindfs) bindfs -f "$data" "$mnt" 2>"$logf" & ;;
     covefs | covefs-nopt)
       local extra=()
       [[ $fs == covefs-nopt ]] && extra=(--no-passthrough)
-      rm -rf "$WORK/journal"
-      "$WORK/covefs" -f --team bench --source "$DATA" --mountpoint "$MNT" --journal "$WORK/journal" \
+      rm -rf "$WORK/journal.$fs"
+      "$WORK/covefs" -f --team "bench-$fs" --source "$data" --mountpoint "$mnt" --journal "$WORK/journal.$fs" \
         --owner none "${extra[@]}" 2>"$logf" &
       ;;
-    passthrough_hp) "$PASSTHROUGH_HP" --foreground "$DATA" "$MNT" 2>"$logf" & ;;
+    passthrough_hp) "$PASSTHROUGH_HP" --foreground "$data" "$mnt" 2>"$logf" & ;;
     *) die "unknown filesystem $fs" ;;
   esac
-  DAEMON_PID=$!
-  wait_mounted || { cat "$logf" >&2; die "$fs did not mount"; }
+  DAEMON_PID[$fs]=$!
+  wait_mounted "$mnt" "${DAEMON_PID[$fs]}" || { cat "$logf" >&2; die "$fs did not mount"; }
 }
 
 unmount_fs() {
-  local fs=$1 i
+  local fs=$1 mnt=$WORK/mnt/$1 pid i
   [[ $fs == native ]] && return 0
-  fusermount3 -u "$MNT" 2>/dev/null || { log "$fs: fusermount3 -u failed; lazy unmount"; umount -l "$MNT"; }
+  pid=${DAEMON_PID[$fs]}
+  fusermount3 -u "$mnt" 2>/dev/null || { log "$fs: fusermount3 -u failed; lazy unmount"; umount -l "$mnt"; }
   for ((i = 0; i < 100; i++)); do
-    kill -0 "$DAEMON_PID" 2>/dev/null || break
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  if kill -0 "$DAEMON_PID" 2>/dev/null; then
-    log "$fs: daemon $DAEMON_PID still running 10 s after unmount; killing it"
-    kill "$DAEMON_PID"
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$fs: daemon $pid still running 10 s after unmount; killing it"
+    kill "$pid"
   fi
-  wait "$DAEMON_PID" 2>/dev/null || true
-  DAEMON_PID=""
+  wait "$pid" 2>/dev/null || true
+  unset "DAEMON_PID[$fs]"
 }
 
 # ---------------------------------------------------------------------------------------------
 # Measurements. Each prints one number, or fails.
 
-FIO_COMMON=(--ioengine=psync --direct=0 --invalidate=0 --output-format=terse --terse-version=3)
+FIO_COMMON=(--ioengine=psync --invalidate=0 --output-format=terse --terse-version=3)
 
 # fio terse v3: field 7 read bandwidth KiB/s, 8 read IOPS, 48 write bandwidth KiB/s.
 fio_field() {
@@ -226,33 +250,36 @@ fio_field() {
 
 measure_seqwrite() {
   rm -f "$TARGET/seq.bin"
-  fio_field 48 --name=seqwrite --filename="$TARGET/seq.bin" --rw=write --bs=1M --size="$SEQ_SIZE" \
+  fio_field 48 --direct=0 --name=seqwrite --filename="$TARGET/seq.bin" --rw=write --bs=1M --size="$SEQ_SIZE" \
     --end_fsync=1 | awk '{ printf "%.0f\n", $1 / 1024 }'
 }
 
 measure_seqread() {
   [[ $1 == cold ]] && drop_caches
-  fio_field 7 --name=seqread --filename="$TARGET/seq.bin" --rw=read --bs=1M --size="$SEQ_SIZE" |
+  fio_field 7 --direct=0 --name=seqread --filename="$TARGET/seq.bin" --rw=read --bs=1M --size="$SEQ_SIZE" |
     awk '{ printf "%.0f\n", $1 / 1024 }'
 }
 
-measure_randread() {
+measure_randread() { # warm|direct
+  local direct=0 runtime=5
+  [[ $1 == direct ]] && { direct=1; runtime=$RAND_TIME; }
   fio_field 8 --name=randread --filename="$TARGET/seq.bin" --rw=randread --bs=4k --size="$SEQ_SIZE" \
-    --numjobs=2 --group_reporting --time_based --runtime="$RAND_TIME" --randrepeat=0 |
+    --numjobs=2 --group_reporting --time_based --runtime="$runtime" --randrepeat=0 --direct="$direct" |
     awk '{ printf "%.0f\n", $1 }'
 }
 
 measure_meta() {
   local out
-  out=$(timeout "$STEP_TIMEOUT" "$WORK/meta" "$TARGET" "$META_FILES") || return 1
+  out=$(timeout "$STEP_TIMEOUT" "$WORK/meta" "$TARGET" "$META_FILES" 2>&1) || { log "$out"; return 1; }
   echo "${out%% *}"
 }
 
 measure_untar() {
   local t0 t1
-  mkdir "$TARGET/untar" || return 1
+  # A new directory each run (removed at the end, natively): no server has to forget the last one.
+  mkdir "$TARGET/untar.$1" || return 1
   t0=$(now_ns)
-  timeout "$STEP_TIMEOUT" tar -xf "$WORK/files.tar" -C "$TARGET/untar" 2>"$WORK/tar.err" || {
+  timeout "$STEP_TIMEOUT" tar -xf "$WORK/files.tar" -C "$TARGET/untar.$1" 2>"$WORK/tar.err" || {
     log "tar: $(grep -c . "$WORK/tar.err") error lines, the last: $(tail -2 "$WORK/tar.err" | head -1)"
     return 1
   }
@@ -262,7 +289,14 @@ measure_untar() {
 
 # The untimed refresh: the index records inode numbers, which differ from one mount to the next.
 git_refresh() {
-  timeout "$STEP_TIMEOUT" git -C "$TARGET/repo" status --porcelain >"$WORK/git.out" || return 1
+  timeout "$STEP_TIMEOUT" git -C "$TARGET/repo" status --porcelain >"$WORK/git.out" 2>"$WORK/git.err" || {
+    log "git status through $1 failed: $(grep -c . "$WORK/git.err") error lines, the last: $(tail -1 "$WORK/git.err")"
+    return 1
+  }
+  if [[ -s $WORK/git.err ]]; then
+    log "git status through $1: $(grep -c . "$WORK/git.err") error lines, the last: $(tail -1 "$WORK/git.err")"
+    return 1
+  fi
   if [[ -s $WORK/git.out ]]; then
     log "git status through $1 is not clean:"
     head -5 "$WORK/git.out" >&2
@@ -275,7 +309,7 @@ measure_gitcold() {
   git_refresh "$1" || return 1
   drop_caches
   t0=$(now_ns)
-  timeout "$STEP_TIMEOUT" git -C "$TARGET/repo" status >/dev/null || return 1
+  timeout "$STEP_TIMEOUT" git -C "$TARGET/repo" status >/dev/null 2>&1 || return 1
   t1=$(now_ns)
   awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.3f\n", ns / 1e9 }'
 }
@@ -290,12 +324,13 @@ measure_gitwarm() {
   awk -F, 'NR == 2 { printf "%.3f\n", $4 }' "$WORK/hf.csv"
 }
 
-# record FS METRIC RUN COMMAND...: runs one measurement and appends its value to $RESULTS. After a
-# failure the filesystem is remounted, so one failure (passthrough_hp out of descriptors, say)
-# does not fail every measurement after it.
+# record FS METRIC RUN COMMAND...: runs one measurement in FS and appends its value to $RESULTS.
+# After a failure the filesystem is remounted, so one failure (passthrough_hp out of descriptors,
+# say) does not fail every measurement after it.
 record() {
   local fs=$1 metric=$2 run=$3 value
   shift 3
+  TARGET=${TARGETS[$fs]}
   if value=$("$@") && [[ -n $value ]]; then
     log "  $fs run $run $metric: $value"
   else
@@ -310,29 +345,47 @@ record() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# The run.
+# The run. Measurements go in groups (write; the reads, which need the cache the one before left;
+# metadata; untar; git status) and each group is done for every filesystem before the next, so
+# what else the machine does at a given minute lands on all columns alike; the order of the
+# filesystems rotates from one run to the next.
 
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 T_START=$(date +%s)
 DATE=$(date -u +%Y-%m-%d)
 
+for fs in "${FILESYSTEMS[@]}"; do
+  mount_fs "$fs" 1
+done
+
 for ((run = 1; run <= RUNS; run++)); do
-  for fs in "${FILESYSTEMS[@]}"; do
-    log "run $run/$RUNS: $fs"
-    mount_fs "$fs" "$run"
-    record "$fs" seqwrite "$run" measure_seqwrite
-    record "$fs" coldread "$run" measure_seqread cold
-    record "$fs" warmread "$run" measure_seqread warm
-    record "$fs" randread "$run" measure_randread
-    record "$fs" meta "$run" measure_meta
-    record "$fs" untar "$run" measure_untar
-    record "$fs" gitcold "$run" measure_gitcold "$fs"
-    record "$fs" gitwarm "$run" measure_gitwarm
-    unmount_fs "$fs"
-    # Clean up natively, with nothing mounted, so no filesystem pays for another's leftovers.
-    rm -rf "$DATA/untar" "$DATA/seq.bin" "$DATA"/meta.*
+  order=("${FILESYSTEMS[@]:$(((run - 1) % ${#FILESYSTEMS[@]}))}" "${FILESYSTEMS[@]:0:$(((run - 1) % ${#FILESYSTEMS[@]}))}")
+  log "run $run/$RUNS, in the order ${order[*]}"
+  for group in write read meta untar git; do
+    for fs in "${order[@]}"; do
+      case $group in
+        write) record "$fs" seqwrite "$run" measure_seqwrite ;;
+        read)
+          record "$fs" coldread "$run" measure_seqread cold
+          record "$fs" warmread "$run" measure_seqread warm
+          record "$fs" randwarm "$run" measure_randread warm
+          record "$fs" randdirect "$run" measure_randread direct
+          ;;
+        meta) record "$fs" meta "$run" measure_meta ;;
+        untar) record "$fs" untar "$run" measure_untar "$run" ;;
+        git)
+          record "$fs" gitcold "$run" measure_gitcold "$fs"
+          record "$fs" gitwarm "$run" measure_gitwarm
+          ;;
+      esac
+    done
   done
 done
+
+for fs in "${FILESYSTEMS[@]}"; do
+  unmount_fs "$fs"
+done
+
 
 T_END=$(date +%s)
 LOAD_END=$(cut -d' ' -f1 /proc/loadavg)
@@ -345,7 +398,8 @@ label() {
     seqwrite) echo "seq write, 1 MiB blocks + fsync (MiB/s)" ;;
     coldread) echo "seq read, cold cache (MiB/s)" ;;
     warmread) echo "seq read, warm cache (MiB/s)" ;;
-    randread) echo "4 KiB random read, psync × 2 jobs (IOPS)" ;;
+    randwarm) echo "4 KiB random read, warm cache (IOPS)" ;;
+    randdirect) echo "4 KiB random read, O_DIRECT (IOPS)" ;;
     meta) echo "create+stat+unlink $META_FILES files (ops/s)" ;;
     untar) echo "untar $UNTAR_FILES files (s)" ;;
     gitcold) echo "git status $GIT_FILES files, cold (s)" ;;
@@ -368,9 +422,9 @@ failures() {
 fmt() { # metric value
   [[ $2 == fail ]] && { echo "fails"; return; }
   case $1 in
-    randread | meta) awk -v v="$2" 'BEGIN { if (v >= 100000) printf "%.0fk\n", v / 1000; else printf "%.1fk\n", v / 1000 }' ;;
+    randwarm | randdirect | meta) awk -v v="$2" 'BEGIN { if (v >= 100000) printf "%.0fk\n", v / 1000; else printf "%.1fk\n", v / 1000 }' ;;
     untar | gitcold | gitwarm) awk -v v="$2" 'BEGIN { printf "%.3g s\n", v }' ;;
-    *) echo "$2" ;;
+    *) awk -v v="$2" 'BEGIN { printf "%.0f\n", v }' ;;
   esac
 }
 
@@ -393,7 +447,7 @@ check() {
   local fs=$1 m=$2 v base r op goal what
   v=${MED[$fs,$m]}
   case $m in
-    coldread | warmread | randread) base=native; op=ge; goal=0.9; what="≥ 0.9 × native" ;;
+    coldread | warmread | randwarm | randdirect) base=native; op=ge; goal=0.9; what="≥ 0.9 × native" ;;
     seqwrite) base=native; op=ge; goal=0.8; what="≥ 0.8 × native" ;;
     meta) base=bindfs; op=ge; goal=1.5; what="≥ 1.5 × bindfs ops/s" ;;
     untar) base=bindfs; op=ge; goal=1.5; what="≥ 1.5 × bindfs speed (bindfs time / this)" ;;
@@ -478,7 +532,7 @@ REPORT=$WORK/report.md
   echo
   echo "| measurement | target | covefs | | covefs --no-passthrough | |"
   echo "|---|---|---|---|---|---|"
-  for m in seqwrite coldread warmread randread meta untar gitwarm; do
+  for m in seqwrite coldread warmread randwarm randdirect meta untar gitwarm; do
     for fs in covefs covefs-nopt; do
       if have "$fs"; then
         IFS='|' read -r r_val r_what r_met <<<"$(check "$fs" "$m")"
@@ -523,7 +577,7 @@ PLOT_DATA=$WORK/plot.dat
   for m in "${METRICS[@]}"; do
     case $m in
       seqwrite) name="seq write" ;; coldread) name="seq read cold" ;; warmread) name="seq read warm" ;;
-      randread) name="4k rand read" ;; meta) name="metadata" ;; untar) name="untar" ;;
+      randwarm) name="4k rand warm" ;; randdirect) name="4k rand O_DIRECT" ;; meta) name="metadata" ;; untar) name="untar" ;;
       gitcold) name="git status cold" ;; gitwarm) name="git status warm" ;;
     esac
     printf '"%s"' "$name"

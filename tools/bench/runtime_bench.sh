@@ -2,7 +2,7 @@
 # runtime_bench.sh: what cove-runtime costs on top of runc, measured end to end with hyperfine.
 #
 #   (a) `runc run` of /bin/true in a busybox bundle (role agent by env) against `cove-runtime run`
-#       of the same bundle, in ONE hyperfine run, three commands:
+#       of the same bundle, side by side, four commands:
 #         runc      runc run of the original config.json
 #         runc+pol  runc run of the config.json cove writes (same spec, no shim): what the policy
 #                   itself costs runc (seccomp filter, tmpfs, masked paths) is in here
@@ -12,11 +12,11 @@
 #                   floor of this machine during the run
 #       Every run gets a fresh container ID and --prepare restores that command's config.json, so
 #       cove rewrites it every time; runc's commands pay the same prepare.
-#   (b) `docker run --rm --network none -e COVE_ROLE=agent IMG /bin/true` with --runtime=runc and
-#       with --runtime=cove, in ONE hyperfine run, against a private dockerd started as the Docker
-#       integration scenarios do (tests/integration/docker/lib.sh) and stopped afterwards; runc
-#       once more at the end as the A/A control.
-#
+#   (b) `docker run --rm --network none -e COVE_ROLE=agent IMG /bin/true` side by side with
+#       --runtime=runc, --runtime=runc-wrapped (runc behind the /bin/sh wrapper Docker 20.10 writes
+#       for runtimes with runtimeArgs), --runtime=cove and runc again (A/A control), against a
+#       private dockerd started as the Docker integration scenarios do
+#       (tests/integration/docker/lib.sh) and stopped afterwards.
 #   (c) the shim alone: `cove-runtime run` with /bin/true as the backend (policy, rewrite, audit,
 #       record, execve) and `cove-runtime state` (a passthrough verb), with 0, 300 and 1000
 #       container records already in the state dir (create sweeps stale ones now and then).
@@ -25,7 +25,8 @@
 # puts it into docs/benchmarks.md as the section "## cove-runtime".
 #
 # (a) and (b) run as ROUNDS hyperfine runs (default 5), each with all commands side by side and
-# their order rotated, samples pooled: see hyperfine_rounds.
+# their order rotated, samples pooled: see hyperfine_rounds. A target is reported met or MISSED
+# only when the A/A control and the load at the start say the machine was quiet enough.
 #
 # Usage: sudo tools/bench/runtime_bench.sh [--runs N] [--docker-runs N] [--warmup N] [--rounds N]
 #                                          [--only runc|docker|shim] [--write-doc]
@@ -46,7 +47,7 @@ WRITE_DOC=0
 ARGS_GIVEN=("$@")
 
 usage() {
-  sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+  sed -n '2,/^set -euo/p' "$0" | sed -e '/^# The docker part/,$d' -e 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 

@@ -274,7 +274,7 @@ int latency(const Args& a) {
 }
 
 int soak(const Args& a) {
-  covesync::set_quiet(true);
+  // Info lines (scans, commits) go to stderr for the driver to count.
   auto w = base::JournalWriter::open(a.journal);
   if (!w) {
     std::fprintf(stderr, "journal: %s\n", w.error().message().c_str());

@@ -141,15 +141,22 @@ fi
 # 1,000,000 journaled operations.
 repo=$DIR/soak
 git init -q -b main "$repo" && echo seed >"$repo/seed" && git -C "$repo" add -A && git -C "$repo" commit -q -m seed
+soak_rc=0
 soak=$("$BENCH" soak --repo "$repo" --journal "$DIR/soak-journal" --state "$DIR/soak-state" --ops "$OPS" \
-  --files 10000 --quiet-ms 200 --max-delay-ms 2000)
-echo "soak: $soak" >&2
+  --files 10000 --quiet-ms 200 --max-delay-ms 2000 2>"$DIR/soak.log") || soak_rc=$?
+echo "soak (exit $soak_rc): $soak" >&2
+grep -v '"info"' "$DIR/soak.log" | tail -n 5 >&2 || true
+[[ -n $soak ]] || soak='{"ops":0,"ops_per_s":0,"journal_last_seq":0,"cursor":0,"batches":0,"paths_differing_from_head":-1}'
+scans=$(grep -c 'full scan:' "$DIR/soak.log" || true)
+overflows=$(grep -c 'inotify queue overflowed' "$DIR/soak.log" || true)
 {
   echo "### $OPS journaled writes (4 agents, 10,000 files, quiet period 200 ms)"
   echo
   echo "| ops | writer ops/s | journal last seq | cursor at the end | batches | paths differing from HEAD |"
   echo "|---|---|---|---|---|---|"
   echo "| $(jq -r '"\(.ops) | \(.ops_per_s) | \(.journal_last_seq) | \(.cursor) | \(.batches) | \(.paths_differing_from_head)"' <<<"$soak") |"
+  echo
+  echo "Result: $([[ $soak_rc -eq 0 ]] && echo "nothing lost" || echo "**FAILED** (exit $soak_rc)"); $overflows inotify overflow(s), $scans full scan(s) during the run."
 } >"$OUT.soak"
 
 load_end=$(cut -d' ' -f1 /proc/loadavg)
