@@ -1,7 +1,7 @@
 // cove-bench-sync: measurements for docs/benchmarks.md ("cove-sync"), driven by sync_bench.sh.
 //
 //   generate DIR N            N files of ~40 bytes in directories of 100 (d0000/f00.txt ...)
-//   commit DIR ROUNDS FILES   per round: rewrite FILES random tracked files, then time the
+//   commit DIR N ROUNDS FILES per round: rewrite FILES random files of the N generated ones, time the
 //                             commit cove-sync makes of them (Committer::commit, one process
 //                             kept open as the daemon is) and the index refresh after it;
 //                             prints one JSON object with the samples in ms
@@ -88,18 +88,12 @@ double pct(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
-int commit_bench(const std::string& dir, int rounds, int files) {
+int commit_bench(const std::string& dir, size_t n, int rounds, int files) {
   covesync::set_quiet(true);
   auto c = covesync::Committer::open({dir, "bench", "bench@bench"});
   if (!c) {
     std::fprintf(stderr, "%s\n", c.error().message().c_str());
     return 1;
-  }
-  size_t n = 0;
-  for (auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (e.path().string().find("/.git") == std::string::npos && e.is_regular_file()) {
-      n++;
-    }
   }
   std::mt19937 rng(42);
   std::vector<double> commit_ms, index_ms, total_ms;
@@ -332,8 +326,8 @@ int main(int argc, char** argv) {
   if (cmd == "generate" && argc == 4) {
     return generate(argv[2], std::stoul(argv[3]));
   }
-  if (cmd == "commit" && argc == 5) {
-    return commit_bench(argv[2], std::stoi(argv[3]), std::stoi(argv[4]));
+  if (cmd == "commit" && argc == 6) {
+    return commit_bench(argv[2], std::stoul(argv[3]), std::stoi(argv[4]), std::stoi(argv[5]));
   }
   if (cmd == "latency") {
     return latency(parse(argc, argv, 2));

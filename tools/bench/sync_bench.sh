@@ -74,6 +74,9 @@ for n in $SIZES; do
   repo=$DIR/repo-$n
   rm -rf "$repo"
   git init -q -b main "$repo"
+  # No automatic gc: it would run in the background in the middle of the measurements (and
+  # cove-sync never starts one either).
+  git -C "$repo" config gc.auto 0
   "$BENCH" generate "$repo" "$n"
   git -C "$repo" add -A && git -C "$repo" commit -q -m seed
   git -C "$repo" status --porcelain >/dev/null  # a fresh index stat cache, as in a live checkout
@@ -81,7 +84,7 @@ for n in $SIZES; do
   hyperfine --style none --warmup 2 --runs "$ROUNDS" --prepare "$prepare" \
     --export-json "$DIR/git-$n.json" "git -C $repo add -A && git -C $repo commit -q -m bench" >/dev/null
   git_samples=$(jq -c '[.results[0].times[] * 1000]' "$DIR/git-$n.json")
-  sync_json=$("$BENCH" commit "$repo" "$ROUNDS" 10)
+  sync_json=$("$BENCH" commit "$repo" "$n" "$ROUNDS" 10)
   [[ -z $(git -C "$repo" status --porcelain) ]] || { echo "index not in step after cove-sync's commits" >&2; exit 1; }
   GIT_MED[$n]=$(jq -r 'sort | .[(length-1)/2|round]' <<<"$git_samples")
   SYNC_MED[$n]=$(jq -r '.commit_ms | sort | .[(length-1)/2|round]' <<<"$sync_json")
@@ -172,7 +175,8 @@ load_end=$(cut -d' ' -f1 /proc/loadavg)
   echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r);"
   echo "$(git --version), libgit2 $(pkg-config --modversion libgit2 2>/dev/null || echo '?'), $(hyperfine --version)."
   echo "Repositories on $fstype ($DIR). cove-sync: $(git -C "$SRC" rev-parse --short HEAD)$(git -C "$SRC" diff --quiet HEAD -- sync || echo ' (with uncommitted changes)')."
-  echo "Load average (1 min) at the start: $load_start, at the end: $load_end."
+  echo "Load average (1 min) at the start: $load_start, at the end: $load_end (the machine is shared:"
+  echo "anything else running shows up as noise). Benchmark repositories have gc.auto=0."
   echo
   cat "$OUT.commit"
   echo
