@@ -522,12 +522,14 @@ void Daemon::flush(bool all) {
     }
   }
   status_.last_seq_committed = committed_;
-  if (opts_.index_sync && !changed.empty()) {
+  if (opts_.index_sync) {
     index_paths_.insert(changed.begin(), changed.end());
     auto next = last_index_refresh_ + std::chrono::seconds(1);
-    if (all || Clock::now() >= next) {
+    // Stopping (or a catch-up batch) refreshes at once, also what earlier batches left for the
+    // index timer: the loop will not run it any more.
+    if (!index_paths_.empty() && (all || Clock::now() >= next)) {
       refresh_index();
-    } else if (!loop_->armed(index_timer_)) {
+    } else if (!index_paths_.empty() && !loop_->armed(index_timer_)) {
       loop_->arm(index_timer_, next);
     }
   }

@@ -13,7 +13,7 @@
 #                   outside the project; `passthrough_hp --foreground DATA MNT`, its defaults)
 #
 # Measurements (rows), each the median of N runs (N=3, 1 with --quick). Within a run each group of
-# measurements (write; reads; metadata; untar; git status) is taken on every filesystem before the
+# measurements (write; reads; untar; metadata; git status) is taken on every filesystem before the
 # next group starts, in an order that rotates between runs, so whatever else the machine does at
 # a given minute lands on all columns alike:
 #   seq write    fio, 1 GiB file, 1 MiB blocks, psync, direct=0, end_fsync=1 (the fsync is inside
@@ -169,8 +169,11 @@ rm -rf "$WORK/tree"
 make_tree "$WORK/repo" "$GIT_FILES"
 git -C "$WORK/repo" init -q
 git -C "$WORK/repo" add -A
+# gc.auto=0: no detached auto-gc running while we measure; the one gc here packs the 50,000 loose
+# objects so each copy and each `git status` finds one pack.
+git -C "$WORK/repo" config gc.auto 0
 git -C "$WORK/repo" -c user.name=bench -c user.email=bench@localhost commit -q -m "$GIT_FILES files"
-git -C "$WORK/repo" gc -q # one pack instead of 50,000 loose objects to copy
+git -C "$WORK/repo" gc -q
 git -C "$WORK/repo" status --porcelain | head -3 | grep -q . && die "the repository is not clean"
 for fs in "${FILESYSTEMS[@]}"; do
   mkdir -p "$WORK/data/$fs" "$WORK/mnt/$fs"
@@ -250,6 +253,7 @@ fio_field() {
 
 measure_seqwrite() {
   rm -f "$TARGET/seq.bin"
+  sync # what is dirty now (the file just removed, anything else on the disk) is not this write's
   fio_field 48 --direct=0 --name=seqwrite --filename="$TARGET/seq.bin" --rw=write --bs=1M --size="$SEQ_SIZE" \
     --end_fsync=1 | awk '{ printf "%.0f\n", $1 / 1024 }'
 }
@@ -346,7 +350,7 @@ record() {
 
 # ---------------------------------------------------------------------------------------------
 # The run. Measurements go in groups (write; the reads, which need the cache the one before left;
-# metadata; untar; git status) and each group is done for every filesystem before the next, so
+# untar; metadata; git status) and each group is done for every filesystem before the next, so
 # what else the machine does at a given minute lands on all columns alike; the order of the
 # filesystems rotates from one run to the next.
 
@@ -361,7 +365,9 @@ done
 for ((run = 1; run <= RUNS; run++)); do
   order=("${FILESYSTEMS[@]:$(((run - 1) % ${#FILESYSTEMS[@]}))}" "${FILESYSTEMS[@]:0:$(((run - 1) % ${#FILESYSTEMS[@]}))}")
   log "run $run/$RUNS, in the order ${order[*]}"
-  for group in write read meta untar git; do
+  # untar before metadata: ext4 makes creates pay for inodes deleted in the last seconds
+  # (recently_deleted() in its inode allocator), and the metadata test deletes 20,000.
+  for group in write read untar meta git; do
     for fs in "${order[@]}"; do
       case $group in
         write) record "$fs" seqwrite "$run" measure_seqwrite ;;
@@ -610,13 +616,18 @@ if [[ $WRITE_DOC -eq 1 ]]; then
     log "gnuplot not installed (or native not measured): no plot"
   fi
   [[ -f $doc ]] || printf '# Benchmarks\n' >"$doc"
-  # Replace the "## covefs" section (up to the next "## " heading) or append it.
+  # Replace the "## covefs" section (up to the next "## " heading) or append it. A subsection
+  # "### Notes" in it is written by hand (what the numbers mean, what was found): it is kept, after
+  # the new numbers.
   awk -v report="$REPORT" '
     function emit(  line) { while ((getline line < report) > 0) print line; close(report); done = 1 }
-    /^## / { if (skipping) { skipping = 0; print "" } }
-    /^## covefs$/ { emit(); skipping = 1; next }
+    function end_section() { sub(/\n+$/, "\n", notes); if (notes != "") printf "\n%s", notes; notes = ""; skipping = 0 }
+    /^## / { if (skipping) { end_section(); print "" } }
+    /^## covefs$/ { emit(); skipping = 1; in_notes = 0; next }
+    skipping && /^### Notes/ { in_notes = 1 }
+    skipping && in_notes { notes = notes $0 "\n"; next }
     !skipping { print }
-    END { if (!done) { print ""; emit() } }' "$doc" >"$doc.new"
+    END { if (skipping) end_section(); if (!done) { print ""; emit() } }' "$doc" >"$doc.new"
   mv -f "$doc.new" "$doc"
   log "wrote the covefs section of $doc"
 fi

@@ -20,6 +20,7 @@ SRC=$(cd "$HERE/../.." && pwd)
 BUILD=${BUILD:-$SRC/build}
 BENCH=$BUILD/tools/bench/cove-bench-sync
 COVEFS=$BUILD/fusefs/covefs
+ARGS="$*"
 WRITE_DOC=0
 DIR=""
 SIZES="1000 10000 100000"
@@ -149,15 +150,15 @@ soak=$("$BENCH" soak --repo "$repo" --journal "$DIR/soak-journal" --state "$DIR/
   --files 10000 --quiet-ms 200 --max-delay-ms 2000 2>"$DIR/soak.log") || soak_rc=$?
 echo "soak (exit $soak_rc): $soak" >&2
 grep -v '"info"' "$DIR/soak.log" | tail -n 5 >&2 || true
-[[ -n $soak ]] || soak='{"ops":0,"ops_per_s":0,"journal_last_seq":0,"cursor":0,"batches":0,"paths_differing_from_head":-1}'
+[[ -n $soak ]] || soak='{"ops":0,"ops_per_s":0,"journal_last_seq":0,"cursor":0,"batches":0,"head_equals_worktree":false,"git_status_clean":false}'
 scans=$(grep -c 'full scan:' "$DIR/soak.log" || true)
 overflows=$(grep -c 'inotify queue overflowed' "$DIR/soak.log" || true)
 {
   echo "### $OPS journaled writes (4 agents, 10,000 files, quiet period 200 ms)"
   echo
-  echo "| ops | writer ops/s | journal last seq | cursor at the end | batches | paths differing from HEAD |"
-  echo "|---|---|---|---|---|---|"
-  echo "| $(jq -r '"\(.ops) | \(.ops_per_s) | \(.journal_last_seq) | \(.cursor) | \(.batches) | \(.paths_differing_from_head)"' <<<"$soak") |"
+  echo "| ops | writer ops/s | journal last seq | cursor at the end | batches | HEAD's tree = working tree | \`git status\` clean |"
+  echo "|---|---|---|---|---|---|---|"
+  echo "| $(jq -r '"\(.ops) | \(.ops_per_s) | \(.journal_last_seq) | \(.cursor) | \(.batches) | \(.head_equals_worktree) | \(.git_status_clean)"' <<<"$soak") |"
   echo
   echo "Result: $([[ $soak_rc -eq 0 ]] && echo "nothing lost" || echo "**FAILED** (exit $soak_rc)"); $overflows inotify overflow(s), $scans full scan(s) during the run."
 } >"$OUT.soak"
@@ -169,7 +170,7 @@ load_end=$(cut -d' ' -f1 /proc/loadavg)
   echo "Measured $(date -u +%Y-%m-%d) with:"
   echo
   echo '```'
-  echo "tools/bench/sync_bench.sh --write-doc${DIR:+ }"
+  echo "tools/bench/sync_bench.sh $ARGS"
   echo '```'
   echo
   echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r);"

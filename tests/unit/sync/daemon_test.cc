@@ -254,6 +254,17 @@ TEST_F(DaemonTest, HotFileDoesNotHoldBackTheOthers) {
   EXPECT_EQ((*cur)->seq, writer_->last_seq());
 }
 
+TEST_F(DaemonTest, StopRefreshesTheIndexForEveryBatch) {
+  // Index refreshes are at most once a second; the ones still waiting happen at the stop.
+  start_settled();
+  agent_writes("alice", "one.txt", "1\n");
+  ASSERT_TRUE(wait_acknowledged());
+  agent_writes("alice", "two.txt", "2\n");
+  ASSERT_TRUE(wait_acknowledged());
+  stop();
+  EXPECT_EQ(git(repo_, "-c core.hooksPath=/dev/null status --porcelain"), "");
+}
+
 TEST_F(DaemonTest, MaxDelayCommitsUnderContinuousWrites) {
   opts_.quiet_ms = 100000;  // never quiet
   opts_.max_delay_ms = 50;
