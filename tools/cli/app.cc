@@ -3,11 +3,13 @@
 #include "tools/cli/audit_live.h"
 #include "tools/cli/audit_log.h"
 #include "tools/cli/cli.h"
+#include "tools/cli/doctor.h"
 #include "tools/cli/output.h"
 #include "tools/cli/policy_bpf.h"
 #include "tools/cli/policy_diff.h"
 #include "tools/cli/policy_explain.h"
 #include "tools/cli/policy_lint.h"
+#include "tools/cli/ws.h"
 
 namespace cli {
 
@@ -37,6 +39,11 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
   AuditLiveOptions live;
   CLI::App* log_cmd = add_audit_log(*audit, log);
   CLI::App* live_cmd = add_audit_live(*audit, live);
+
+  DoctorOptions doctor_opts;
+  CLI::App* doctor_cmd = add_doctor(app, doctor_opts);
+  WsOptions ws_opts;
+  CLI::App* ws_cmd = add_ws(app, ws_opts);
 
   try {
     app.parse(argc, argv);
@@ -92,6 +99,12 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     }
     if (live_cmd->parsed()) {
       return audit_live(live, io);
+    }
+    if (doctor_cmd->parsed()) {
+      return doctor(doctor_opts, io);
+    }
+    if (ws_cmd->parsed()) {
+      return ws(ws_opts, io);
     }
   } catch (const std::exception& e) {
     // A JSON document of an unexpected shape (nlohmann throws on a wrong type): an input error,
