@@ -14,6 +14,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -101,7 +103,6 @@ int ws_mount(const WsPaths& paths, const WsMountOptions& o, const Io& io) {
     return kExitFindings;
   }
   std::string canonical = canonical_parent_path(mountpoint);
-  std::string before = dev_at(canonical);
 
   std::vector<std::string> argv = {*covefs,    "-f",         "--team",  o.team,  "--source", source,
                                    "--mountpoint", mountpoint, "--journal", journal, "--policy", policy_path};
@@ -123,9 +124,20 @@ int ws_mount(const WsPaths& paths, const WsMountOptions& o, const Io& io) {
   std::string dev;
   bool exited = false;
   int status = 0;
+  std::string pidfile = paths.pidfile(o.team);
+  bool mounted = false;
   for (;;) {
+    // Ours once covefs is the visible mount and its pidfile (written right after the mount)
+    // names the process we started. The device number alone cannot tell: a recovered dead
+    // mount's anonymous device may be handed to the new mount.
     dev = dev_at(canonical);
-    if (!dev.empty() && dev != before) {
+    bool ours = false;
+    if (!dev.empty()) {
+      auto text = base::read_file(pidfile);
+      ours = text && std::atol(text->c_str()) == *pid;
+    }
+    if (ours) {
+      mounted = true;
       break;
     }
     if (::waitpid(*pid, &status, WNOHANG) == *pid) {
@@ -139,7 +151,8 @@ int ws_mount(const WsPaths& paths, const WsMountOptions& o, const Io& io) {
     int left = static_cast<int>(o.timeout_ms - spent);
     pollfd fds[2] = {{mountinfo.get(), POLLPRI, 0}, {pidfd.get(), POLLIN, 0}};
     // Without a pidfd (Linux < 5.3) or a pollable mountinfo, look again every 50 ms.
-    int wait = pidfd.get() < 0 || mountinfo.get() < 0 ? std::min(left, 50) : left;
+    // The mount is there but not its pidfile yet: a few ms.
+    int wait = pidfd.get() < 0 || mountinfo.get() < 0 ? std::min(left, 50) : !dev.empty() ? std::min(left, 10) : left;
     int n = ::poll(fds, 2, wait);
     if (n > 0 && (fds[0].revents & (POLLPRI | POLLERR)) != 0) {
       // Re-arm: the event is consumed by reading the file from the start.
@@ -156,7 +169,7 @@ int ws_mount(const WsPaths& paths, const WsMountOptions& o, const Io& io) {
            << " without mounting " << mountpoint << (words.empty() ? "" : ":\n" + words) << '\n';
     return kExitFindings;
   }
-  if (dev.empty() || dev == before) {
+  if (!mounted) {
     ::kill(*pid, SIGTERM);
     io.err << name << ": covefs (pid " << *pid << ") did not mount " << mountpoint << " within " << o.timeout_ms
            << " ms; stopped it. Its log: " << log << '\n';
