@@ -168,11 +168,13 @@ CLI::App* add_ws(CLI::App& app, WsOptions& o) {
 
   CLI::App* g = ws->add_subcommand("gc", "List (and --stop) containers whose last journaled write is older than --idle");
   g->add_option("--idle", o.gc.idle, "idle bound: 90s, 15m, 2h, 7d")->required();
-  g->add_flag("--stop", o.gc.stop, "stop the idle containers: <runtime> kill <id> SIGTERM");
+  g->add_flag("--stop", o.gc.stop, "stop the idle containers: <runtime> kill <id> SIGTERM, SIGKILL after --grace");
   g->add_option("--policy", o.gc.policy, "the policy naming the state dir")->default_str(policy::kDefaultPolicyPath);
   g->add_option("--state-dir", o.gc.state_dir, "cove-runtime's container records (default: the policy's stateDir)");
   g->add_option("--root", o.gc.root, "the runtime's root (default: the one recorded for each container)");
   g->add_option("--runtime", o.gc.runtime, "the runtime to kill with (default: the backend recorded)");
+  g->add_option("--grace", o.gc.grace, "with --stop: SIGKILL a container still running this long after SIGTERM")
+      ->default_str("10s");
   g->add_flag("--json", o.gc.json, "print the result as JSON");
   add_path_options(g, o.paths);
   o.gc_cmd = g;

@@ -72,6 +72,7 @@ struct WsGcOptions {
   std::string state_dir;
   std::string root;     // the runtime's root; default: each record's
   std::string runtime;  // default: each record's backend
+  std::string grace = "10s";  // SIGTERM, then SIGKILL after this
   bool json = false;
 };
 

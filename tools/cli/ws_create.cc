@@ -92,6 +92,13 @@ int ws_create(const WsPaths& paths, const WsCreateOptions& o, const Io& io) {
   std::string branch = o.branch;
   if (!o.repo.empty()) {
     std::vector<std::string> clone = {"clone", "-q"};
+    // A local source belongs to another user more often than not (another team's checkout,
+    // owned by the workspace owner), and git clears -c settings for local transports: the
+    // upload-pack it starts needs the ownership check off itself. Remote servers run their own.
+    bool local = o.repo.rfind("file://", 0) == 0 || o.repo.rfind('/', 0) == 0;
+    if (local) {
+      clone.insert(clone.end(), {"--upload-pack", "git -c safe.directory=* upload-pack"});
+    }
     if (!branch.empty()) {
       clone.insert(clone.end(), {"--branch", branch});
     }

@@ -4,9 +4,16 @@
 // runtime (`<backend> --root <root> kill <id> SIGTERM`, the backend and root recorded at
 // create). Just before each stop the journal is read again from where the scan ended, so a
 // container that wrote in between is left alone: nothing that is not idle is ever stopped.
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <map>
 #include <memory>
+
+#include "base/fd.h"
 
 #include <fmt/format.h>
 
@@ -58,6 +65,27 @@ std::string rfc3339(int64_t ns) {
 
 int64_t now_ns() { return static_cast<int64_t>(base::now_unix() * 1e9); }
 
+// Waits up to `timeout_ms` for process `pid` (not our child: the container's init) to exit.
+bool wait_exit(int pid, int timeout_ms) {
+  base::Fd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (fd.get() < 0) {
+    return errno == ESRCH;
+  }
+  pollfd p{fd.get(), POLLIN, 0};
+  int n = 0;
+  do {
+    n = ::poll(&p, 1, timeout_ms);
+  } while (n < 0 && errno == EINTR);
+  return n > 0;
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && s.back() == '\n') {
+    s.pop_back();
+  }
+  return s;
+}
+
 }  // namespace
 
 void fold_last_writes(const std::vector<base::JournalRecord>& records, std::map<std::string, LastWrite>& last) {
@@ -99,6 +127,11 @@ int ws_gc(const WsPaths& paths, const WsGcOptions& o, const Io& io) {
     io.err << name << ": --idle: " << bound.error().message() << '\n';
     return kExitUsage;
   }
+  auto grace = parse_duration(o.grace);
+  if (!grace) {
+    io.err << name << ": --grace: " << grace.error().message() << '\n';
+    return kExitUsage;
+  }
   std::string state_dir = o.state_dir;
   if (state_dir.empty()) {
     std::string policy_path = o.policy.empty() ? policy::kDefaultPolicyPath : o.policy;
@@ -119,6 +152,7 @@ int ws_gc(const WsPaths& paths, const WsGcOptions& o, const Io& io) {
     std::string root;
     int pid = 0;
     bool stopped = false;
+    std::string signal;
     std::string error;
   };
   std::vector<Row> rows;
@@ -174,17 +208,26 @@ int ws_gc(const WsPaths& paths, const WsGcOptions& o, const Io& io) {
       std::string runtime = !o.runtime.empty()           ? o.runtime
                             : !row.c.record.backend.empty() ? row.c.record.backend
                                                             : "runc";
-      std::vector<std::string> argv = {runtime, "--root", row.root, "kill", row.c.record.id, "SIGTERM"};
-      auto r = run_process(argv, 30000);
-      if (r && r->exit_code == 0) {
-        row.stopped = true;
-      } else {
-        ++failures;
-        std::string err = r ? r->err : r.error().message();
-        while (!err.empty() && err.back() == '\n') {
-          err.pop_back();
+      // As `docker stop`: SIGTERM, and SIGKILL for a container still running after the grace
+      // period (an init that installs no handler, PID 1 of its namespace, ignores SIGTERM).
+      for (const char* sig : {"SIGTERM", "SIGKILL"}) {
+        std::vector<std::string> argv = {runtime, "--root", row.root, "kill", row.c.record.id, sig};
+        auto r = run_process(argv, 30000);
+        if (!r || r->exit_code != 0) {
+          row.error = join(argv, " ") + " failed: " + (r ? trimmed(r->err) : r.error().message());
+          break;
         }
-        row.error = join(argv, " ") + " failed: " + err;
+        row.signal = sig;
+        if (wait_exit(row.pid, std::string_view(sig) == "SIGTERM" ? static_cast<int>(*grace * 1000) : 30000)) {
+          row.stopped = true;
+          break;
+        }
+      }
+      if (!row.stopped) {
+        ++failures;
+        if (row.error.empty()) {
+          row.error = "still running after SIGKILL";
+        }
       }
     }
   }
@@ -210,6 +253,7 @@ int ws_gc(const WsPaths& paths, const WsGcOptions& o, const Io& io) {
       e["idleSeconds"] = row.c.idle_seconds;
       e["idle"] = row.c.idle;
       e["stopped"] = row.stopped;
+      e["signal"] = row.signal.empty() ? Json(nullptr) : Json(row.signal);
       e["error"] = row.error.empty() ? Json(nullptr) : Json(row.error);
       list.push_back(std::move(e));
     }
@@ -219,7 +263,7 @@ int ws_gc(const WsPaths& paths, const WsGcOptions& o, const Io& io) {
     Table t({"CONTAINER", "TEAM", "ROLE", "AGENT", "LAST WRITE", "QUIET FOR", "ACTION"});
     for (const auto& row : rows) {
       const auto& rec = row.c.record;
-      std::string action = row.stopped  ? "stopped"
+      std::string action = row.stopped  ? "stopped (" + row.signal + ")"
                            : !row.error.empty() ? row.error
                            : row.c.idle ? (o.stop ? "idle" : "idle (--stop stops it)")
                                         : "busy";
