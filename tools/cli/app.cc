@@ -3,12 +3,14 @@
 #include "tools/cli/audit_live.h"
 #include "tools/cli/audit_log.h"
 #include "tools/cli/cli.h"
+#include "tools/cli/fsmonitor.h"
 #include "tools/cli/doctor.h"
 #include "tools/cli/output.h"
 #include "tools/cli/policy_bpf.h"
 #include "tools/cli/policy_diff.h"
 #include "tools/cli/policy_explain.h"
 #include "tools/cli/policy_lint.h"
+#include "tools/cli/watch.h"
 #include "tools/cli/ws.h"
 
 namespace cli {
@@ -44,6 +46,11 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
   CLI::App* doctor_cmd = add_doctor(app, doctor_opts);
   WsOptions ws_opts;
   CLI::App* ws_cmd = add_ws(app, ws_opts);
+
+  WatchOptions watch_opts;
+  CLI::App* watch_cmd = add_watch(app, watch_opts);
+  FsmonitorOptions fsmonitor_opts;
+  CLI::App* fsmonitor_cmd = add_fsmonitor(app, fsmonitor_opts);
 
   try {
     app.parse(argc, argv);
@@ -105,6 +112,12 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     }
     if (ws_cmd->parsed()) {
       return ws(ws_opts, io);
+    }
+    if (watch_cmd->parsed()) {
+      return watch(watch_opts, io);
+    }
+    if (fsmonitor_cmd->parsed()) {
+      return fsmonitor(fsmonitor_opts, io);
     }
   } catch (const std::exception& e) {
     // A JSON document of an unexpected shape (nlohmann throws on a wrong type): an input error,
