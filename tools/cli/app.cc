@@ -10,6 +10,8 @@
 #include "tools/cli/policy_diff.h"
 #include "tools/cli/policy_explain.h"
 #include "tools/cli/policy_lint.h"
+#include "tools/cli/preview_detect.h"
+#include "tools/cli/watch.h"
 #include "tools/cli/watch.h"
 #include "tools/cli/ws.h"
 
@@ -51,6 +53,15 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
   CLI::App* watch_cmd = add_watch(app, watch_opts);
   FsmonitorOptions fsmonitor_opts;
   CLI::App* fsmonitor_cmd = add_fsmonitor(app, fsmonitor_opts);
+
+  WatchOptions watch_opts;
+  CLI::App* watch_cmd = add_watch(app, watch_opts);
+  FsmonitorOptions fsmonitor_opts;
+  CLI::App* fsmonitor_cmd = add_fsmonitor(app, fsmonitor_opts);
+  CLI::App* preview = app.add_subcommand("preview", "Preview servers of a workspace");
+  preview->require_subcommand(1);
+  PreviewDetectOptions detect_opts;
+  CLI::App* detect_cmd = add_preview_detect(*preview, detect_opts);
 
   try {
     app.parse(argc, argv);
@@ -118,6 +129,15 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     }
     if (fsmonitor_cmd->parsed()) {
       return fsmonitor(fsmonitor_opts, io);
+    }
+    if (watch_cmd->parsed()) {
+      return watch(watch_opts, io);
+    }
+    if (fsmonitor_cmd->parsed()) {
+      return fsmonitor(fsmonitor_opts, io);
+    }
+    if (detect_cmd->parsed()) {
+      return preview_detect(detect_opts, io);
     }
   } catch (const std::exception& e) {
     // A JSON document of an unexpected shape (nlohmann throws on a wrong type): an input error,
