@@ -11,6 +11,8 @@ packages=(
   libfuse3-dev libgit2-dev liburing-dev
   # run and test
   runc containerd docker.io busybox-static fuse3 jq git iproute2 procps
+  # deployment: manifests checked with PyYAML, Debian base images for tools/images/build-local.sh
+  python3-yaml debootstrap
   # benchmarks
   hyperfine fio
 )
