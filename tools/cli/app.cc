@@ -12,7 +12,6 @@
 #include "tools/cli/policy_lint.h"
 #include "tools/cli/preview_detect.h"
 #include "tools/cli/watch.h"
-#include "tools/cli/watch.h"
 #include "tools/cli/ws.h"
 
 namespace cli {
@@ -48,11 +47,6 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
   CLI::App* doctor_cmd = add_doctor(app, doctor_opts);
   WsOptions ws_opts;
   CLI::App* ws_cmd = add_ws(app, ws_opts);
-
-  WatchOptions watch_opts;
-  CLI::App* watch_cmd = add_watch(app, watch_opts);
-  FsmonitorOptions fsmonitor_opts;
-  CLI::App* fsmonitor_cmd = add_fsmonitor(app, fsmonitor_opts);
 
   WatchOptions watch_opts;
   CLI::App* watch_cmd = add_watch(app, watch_opts);
@@ -123,12 +117,6 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     }
     if (ws_cmd->parsed()) {
       return ws(ws_opts, io);
-    }
-    if (watch_cmd->parsed()) {
-      return watch(watch_opts, io);
-    }
-    if (fsmonitor_cmd->parsed()) {
-      return fsmonitor(fsmonitor_opts, io);
     }
     if (watch_cmd->parsed()) {
       return watch(watch_opts, io);
