@@ -26,7 +26,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       git ca-certificates libgit2-1.5 liburing2 \
  && rm -rf /var/lib/apt/lists/* \
- && groupadd -g 1000 sync && useradd -u 1000 -g 1000 -d /state -M -s /usr/sbin/nologin sync \
+ && groupadd -g 1000 cove && useradd -u 1000 -g 1000 -d /state -M -s /usr/sbin/nologin cove \
  && mkdir -p /workspace /journal /state && chown 1000:1000 /state
 COPY --from=build /build/sync/cove-sync /usr/local/bin/cove-sync
 USER 1000:1000
