@@ -574,6 +574,10 @@ Result<std::pair<Entry, std::unique_ptr<Handle>>> Filesystem::create_file(const 
   h->fd = std::move(file);
   h->ino = e.ino;
   h->caller = who;
+  // The create record stands for the file's first content too: the first write through this
+  // handle (or opening it for passthrough) needs no record of its own; later ones are journaled
+  // at release as for any handle.
+  h->journaled = true;
   record(Change::kCreate, path, "", *who);
   return std::make_pair(e, std::move(h));
 }

@@ -2,6 +2,7 @@
 // The FUSE transport on libfuse3's low-level API: decodes requests, calls Filesystem, replies.
 // This is the only file that calls fuse_reply_*.
 
+#include <functional>
 #include <string>
 
 #include "base/result.h"
@@ -13,7 +14,9 @@ struct MountOptions {
   std::string mountpoint;
   std::string fsname;       // shown in /proc/mounts
   unsigned max_threads = 16;
-  bool foreground = true;
+  /// Called once the mount is up and requests are about to be served (main uses it to tell the
+  /// waiting parent of a detached covefs that the mount is ready).
+  std::function<void()> on_ready;
   /// Use kernel FUSE passthrough for file data where the kernel offers it (Linux >= 6.9).
   bool passthrough = true;
 };

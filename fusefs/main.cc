@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/journal.h"
+#include "fusefs/detach.h"
 #include "fusefs/fs.h"
 #include "fusefs/lowlevel.h"
 #include "policy/policy.h"
@@ -76,6 +77,16 @@ int main(int argc, char** argv) {
   app.add_option("--quota-inodes", quota_inodes, "inode limit (default: the policy's quotas)");
   app.add_flag("--no-passthrough", no_passthrough, "serve file data through covefs even where the kernel offers FUSE passthrough");
   CLI11_PARSE(app, argc, argv);
+
+  // Without -f, covefs detaches before it opens anything or starts a thread (threads do not
+  // survive fork(), and the journal's writer lock records the writer's pid), and the parent
+  // waits until the mount is up: errors still reach the terminal and its exit status, as with
+  // fuse_daemonize, which would fork only after the mount and lose the journal syncer and the
+  // fanotify watcher.
+  int ready_fd = -1;
+  if (!foreground) {
+    ready_fd = fusefs::detach_and_wait();
+  }
 
   ::umask(0);  // modes arrive with the caller's umask applied
   std::optional<policy::Policy> pol;
@@ -160,7 +171,9 @@ int main(int argc, char** argv) {
   mo.mountpoint = mountpoint;
   mo.fsname = "covefs:" + team;
   mo.max_threads = threads;
-  mo.foreground = foreground;
+  if (ready_fd >= 0) {
+    mo.on_ready = [ready_fd] { fusefs::signal_ready(ready_fd); };
+  }
   mo.passthrough = !no_passthrough;
   auto r = fusefs::serve(**fs, mo);
   serving = false;

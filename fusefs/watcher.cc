@@ -18,6 +18,9 @@ namespace {
 constexpr uint64_t kMask = FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_ATTRIB | FAN_MODIFY |
                            FAN_ONDIR | FAN_EVENT_ON_CHILD;
 
+// How long the watcher gathers events after a batch before it reads again (see run()).
+constexpr int kCoalesceMs = 2;
+
 }  // namespace
 
 base::Result<std::unique_ptr<Watcher>> Watcher::create(InodeTable& inodes) {
@@ -59,7 +62,19 @@ void Watcher::stop() {
 void Watcher::run() {
   pid_t self = ::getpid();
   alignas(fanotify_event_metadata) char buf[64 * 1024];
-  for (;;) {
+  for (bool coalesce = false;;) {
+    if (coalesce) {
+      // Every change covefs makes itself also reaches this group (fanotify cannot filter by
+      // pid), one event per create, chown or unlink. Waking for each one doubled the context
+      // switches of a metadata-heavy workload (13 per created file instead of 6 on 2 CPUs),
+      // so after each batch the thread waits kCoalesce for more events before reading again.
+      // The price: an edit made outside FUSE is invalidated up to kCoalesce later, on top of
+      // fanotify's own asynchronous delivery.
+      pollfd s = {stop_fd_.get(), POLLIN, 0};
+      if (::poll(&s, 1, kCoalesceMs) > 0) {
+        return;
+      }
+    }
     pollfd p[2] = {{fan_.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
     if (::poll(p, 2, -1) < 0) {
       if (errno == EINTR) {
@@ -74,6 +89,7 @@ void Watcher::run() {
     if (len <= 0) {
       continue;
     }
+    coalesce = true;
     for (auto* m = reinterpret_cast<fanotify_event_metadata*>(buf); FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
       if (m->vers != FANOTIFY_METADATA_VERSION) {
         return;

@@ -4,7 +4,14 @@
 # all are mounted for the whole run.
 #
 # Filesystems (columns):
-#   native          the backing directory itself (ext4 or whatever TMPDIR is on)
+#   native          the backing directory itself: by default on a fresh ext4 made for the run
+#                   (mkfs.ext4 defaults, so with a journal) in a sparse image file in TMPDIR,
+#                   loop-mounted; --on-tmpdir uses TMPDIR's own filesystem instead. Why: this
+#                   VM's root ext4 has no journal, and ext4 without a journal checks every inode
+#                   it allocates against recently deleted ones (recently_deleted(), reading the
+#                   inode table), so after the first metadata run every create scans thousands
+#                   of freshly deleted inodes: creates there took 300-500 us on every column and
+#                   depended on what the previous column deleted, not on the filesystem tested.
 #   bindfs          Debian's bindfs with its defaults (`bindfs -f DATA MNT`)
 #   covefs          covefs with its defaults: kernel FUSE passthrough for file data where the
 #                   kernel offers it (>= 6.9), --owner none so git sees root's own files
@@ -42,6 +49,7 @@
 # "## covefs" of docs/benchmarks.md (or appends it) and draws docs/benchmarks-covefs.png with gnuplot.
 #
 # Usage: sudo tools/bench/fs_bench.sh [--quick] [--runs N] [--only fs,fs,...] [--write-doc] [--keep]
+#                                     [--on-tmpdir]
 # Environment: COVEFS (default <build>/fusefs/covefs; copied into the work dir so a rebuild during
 # the run changes nothing), PASSTHROUGH_HP, BUILD_DIR (default <src>/build), TMPDIR (where the work
 # dir goes: put it on the disk you mean to measure), and for trying the script out quickly
@@ -58,6 +66,7 @@ QUICK=0
 ONLY=""
 WRITE_DOC=0
 KEEP=0
+ON_TMPDIR=0
 ARGS_GIVEN=("$@")
 
 usage() {
@@ -72,6 +81,7 @@ while [[ $# -gt 0 ]]; do
     --only) ONLY=$2; shift 2 ;;
     --write-doc) WRITE_DOC=1; shift ;;
     --keep) KEEP=1; shift ;;
+    --on-tmpdir) ON_TMPDIR=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "fs_bench.sh: unknown argument $1" >&2; usage 2 ;;
   esac
@@ -92,7 +102,7 @@ log() { echo "fs_bench.sh [${SECONDS}s]: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || die "needs root (drop_caches and mounts)"
-for tool in fio hyperfine bindfs git tar cc fusermount3 findmnt timeout; do
+for tool in fio hyperfine bindfs git tar cc fusermount3 findmnt timeout mkfs.ext4; do
   command -v "$tool" >/dev/null || die "$tool not found"
 done
 [[ -x $COVEFS ]] || die "no covefs at $COVEFS (cmake --build $BUILD_DIR --target covefs)"
@@ -112,6 +122,12 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/fs_bench.XXXXXX")
 # changes behind its back) and mountpoint $WORK/mnt/FS; all are mounted for the whole run.
 RESULTS=$WORK/results.tsv # fs, metric, run, value ("fail" when it failed)
 mkdir -p "$WORK/data" "$WORK/mnt" "$WORK/logs"
+if [[ $ON_TMPDIR -eq 0 ]]; then
+  # Room for every column: the 1 GiB file, the repository and the untarred trees, twice over.
+  truncate -s "$((${#FILESYSTEMS[@]} * 4 + 2))G" "$WORK/disk.img"
+  mkfs.ext4 -q -F "$WORK/disk.img"
+  mount -o loop "$WORK/disk.img" "$WORK/data"
+fi
 : >"$RESULTS"
 declare -A DAEMON_PID TARGETS
 
@@ -126,8 +142,13 @@ cleanup() {
       wait "${DAEMON_PID[$fs]}" 2>/dev/null || true
     fi
   done
+  if findmnt -n -M "$WORK/data" >/dev/null 2>&1; then
+    umount "$WORK/data" || log "could not unmount $WORK/data (the loop-mounted image)"
+  fi
   if [[ $KEEP -eq 1 ]]; then
     log "kept $WORK"
+  elif findmnt -n -M "$WORK/data" >/dev/null 2>&1; then
+    log "$WORK/data is still mounted: not removing $WORK"
   elif ! findmnt -n -R -o TARGET "$WORK/mnt" | grep -q .; then
     rm -rf "$WORK"
   else
@@ -489,7 +510,10 @@ if grep -qs "offers no passthrough" "$WORK"/logs/covefs.*.log; then
 fi
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
-fsinfo=$(findmnt -n -o FSTYPE,SOURCE -T "$WORK" | tr -s ' ')
+fsinfo=$(findmnt -n -o FSTYPE,SOURCE -T "$WORK/data" | tr -s ' ')
+if [[ $ON_TMPDIR -eq 0 ]]; then
+  fsinfo="$fsinfo: a fresh ext4 (mkfs.ext4 defaults, with a journal) in an image file on $(findmnt -n -o FSTYPE,SOURCE -T "$WORK" | tr -s ' ')"
+fi
 
 REPORT=$WORK/report.md
 {

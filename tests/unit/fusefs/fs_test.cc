@@ -128,8 +128,10 @@ TEST(FsJournal, MutationsAreReportedWithPaths) {
   ASSERT_TRUE(fs->unlink(host(), d->ino, "b.ts"));
   using C = fusefs::Change;
   auto key = [](C c, const std::string& s) { return std::to_string(static_cast<int>(c)) + ":" + s; };
+  // The create record stands for the first write through the new handle; the writes after it
+  // are journaled once at release.
   std::vector<std::string> want = {key(C::kMkdir, "src>"), key(C::kCreate, "src/a.ts>"), key(C::kWrite, "src/a.ts>"),
-                                   key(C::kWrite, "src/a.ts>"), key(C::kRename, "src/a.ts>src/b.ts"),
+                                   key(C::kRename, "src/a.ts>src/b.ts"),
                                    key(C::kUnlink, "src/b.ts>")};
   EXPECT_EQ(seen, want);
 }
