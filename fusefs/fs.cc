@@ -600,8 +600,7 @@ void Filesystem::wrote(Handle& h) {
       }
     }
   }
-  if (!h.journaled) {
-    h.journaled = true;
+  if (!h.journaled.exchange(true)) {
     record(Change::kWrite, inodes_.path(h.ino), "", *h.caller);
   } else {
     h.written = true;
@@ -638,6 +637,12 @@ bool Filesystem::in_group(const Handle& h, gid_t gid) {
     i = j == i ? i + 1 : j;
   }
   return false;
+}
+
+void Filesystem::flushed(Handle& h) {
+  if (h.written.exchange(h.backing_id != 0)) {
+    record(Change::kWrite, inodes_.path(h.ino), "", *h.caller);
+  }
 }
 
 void Filesystem::release(Handle& h) {

@@ -76,8 +76,9 @@ struct Handle {
   base::Fd fd;
   uint64_t ino = 0;
   std::shared_ptr<const Caller> caller;
-  bool written = false;   // a write happened since the last journal record
-  bool journaled = false; // a write record was made for this open
+  // WRITE and FLUSH requests on one handle can run on two threads at once.
+  std::atomic<bool> written{false};   // a write happened since the last journal record
+  std::atomic<bool> journaled{false}; // a write record was made for this open
   bool kill_priv = false; // setuid/setgid to clear at the first write (non-root writer)
   uid_t uid = 0;          // the opener
   gid_t gid = 0;
@@ -126,6 +127,11 @@ class Filesystem {
   bool byte_quota() const { return opts_.quota_bytes.has_value(); }
   int64_t used_bytes() const { return used_bytes_.load(); }
   int64_t used_inodes() const { return used_inodes_.load(); }
+  /// A close() of a descriptor of `h` (FUSE FLUSH, which close(2) waits for): journals writes
+  /// made since the last record, so a reader that runs right after close() returns (git status
+  /// through `cove fsmonitor`) finds them. A passthrough handle may still be written after it
+  /// (through a dup'd descriptor or a shared mapping), so it is journaled again at release.
+  void flushed(Handle& h);
   void release(Handle& h);
   base::Result<std::unique_ptr<Handle>> opendir(const Requester& r, uint64_t ino);
   /// Entries from `offset`, hidden names removed; `fill` returns false when the reply is full.

@@ -236,7 +236,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // Not with passthrough: the kernel answers such an open with EIO (and a passthrough file has
   // no FUSE page cache to keep anyway).
   fi->keep_cache = g_watching && handle_of(fi)->backing_id == 0 ? 1 : 0;
-  fi->noflush = 1;
+  fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY ? 1 : 0;
   if (fuse_reply_open(req, fi) != 0) {
     Device::set_pending_backing(0);
     if (handle_of(fi)->backing_id != 0) {
@@ -256,7 +256,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   fuse_entry_param p = to_param(r->first);
   fi->fh = reinterpret_cast<uint64_t>(r->second.release());
   offer_passthrough(fs, handle_of(fi), fi->flags);
-  fi->noflush = 1;
+  fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY ? 1 : 0;
   if (fuse_reply_create(req, &p, fi) != 0) {
     Device::set_pending_backing(0);
     if (handle_of(fi)->backing_id != 0) {
@@ -298,16 +298,19 @@ void op_write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fu
   fuse_reply_write(req, static_cast<size_t>(n));
 }
 
-// Opens are answered with FOPEN_NOFLUSH (Linux >= 5.16; older kernels ignore it and still send
-// FLUSH): covefs implements no lock operations, so the kernel keeps POSIX locks and flock itself,
-// there is no writeback cache whose dirty pages a FLUSH would have to carry, and the backing
-// files are local, so close(dup(fd)) reports nothing fsync would not. That saves one round trip
-// per close(), a fifth of what creating an empty file costs. This handler remains for the
-// kernels that still send FLUSH.
+// Read-only opens are answered with FOPEN_NOFLUSH (Linux >= 5.16; older kernels ignore it and
+// still send FLUSH): covefs implements no lock operations, so the kernel keeps POSIX locks and
+// flock itself, there is no writeback cache whose dirty pages a FLUSH would carry, and the
+// backing files are local. That saves one round trip per close() of a file that was only read.
+// Opens for writing keep FLUSH: close(2) waits for it, which is where their writes are
+// journaled, so that whoever runs after close() returns (git status through cove fsmonitor)
+// finds the record; the RELEASE that follows is asynchronous.
 void op_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   (void)ino;
+  Handle* h = handle_of(fi);
+  fs_of(req)->flushed(*h);
   // Mirror the caller's close on the backing file.
-  int fd = ::dup(handle_of(fi)->fd.get());
+  int fd = ::dup(h->fd.get());
   int rc = fd < 0 ? -1 : ::close(fd);
   fuse_reply_err(req, rc == 0 ? 0 : errno);
 }

@@ -136,4 +136,42 @@ TEST(FsJournal, MutationsAreReportedWithPaths) {
   EXPECT_EQ(seen, want);
 }
 
+TEST(FsJournal, CloseJournalsWritesBeforeItReturns) {
+  // FLUSH (which close(2) waits for) records the writes since the last record; RELEASE, which
+  // the kernel sends later, adds one only for a passthrough handle, which may still be written
+  // through a mapping or another descriptor.
+  Tree t;
+  std::vector<std::string> seen;
+  fusefs::FsOptions o;
+  o.source = t.src;
+  o.mapped_owner.reset();
+  auto made = fusefs::Filesystem::create(o, nullptr, t.dir + "/state",
+                                        [&](fusefs::Change c, const std::string& p, const std::string&,
+                                            const fusefs::Caller&) {
+                                          seen.push_back(std::to_string(static_cast<int>(c)) + ":" + p);
+                                        });
+  ASSERT_TRUE(made);
+  auto fs = std::move(*made);
+  using C = fusefs::Change;
+  auto key = [](C c, const std::string& s) { return std::to_string(static_cast<int>(c)) + ":" + s; };
+
+  auto f = fs->create_file(host(), fusefs::InodeTable::kRootId, "a.txt", 0644, O_WRONLY);
+  ASSERT_TRUE(f);
+  fs->wrote(*f->second);
+  fs->flushed(*f->second);
+  EXPECT_EQ(seen, (std::vector<std::string>{key(C::kCreate, "a.txt"), key(C::kWrite, "a.txt")}));
+  fs->flushed(*f->second);  // nothing written since
+  fs->release(*f->second);
+  EXPECT_EQ(seen.size(), 2u);
+
+  seen.clear();
+  auto g = fs->create_file(host(), fusefs::InodeTable::kRootId, "b.txt", 0644, O_WRONLY);
+  ASSERT_TRUE(g);
+  g->second->backing_id = 1;  // as offer_passthrough leaves it
+  fs->wrote(*g->second);
+  fs->flushed(*g->second);
+  fs->release(*g->second);
+  EXPECT_EQ(seen, (std::vector<std::string>{key(C::kCreate, "b.txt"), key(C::kWrite, "b.txt"), key(C::kWrite, "b.txt")}));
+}
+
 }  // namespace
