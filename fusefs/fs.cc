@@ -656,23 +656,32 @@ void Filesystem::release(Handle& h) {
 Result<std::unique_ptr<Handle>> Filesystem::opendir(const Requester& r, uint64_t ino) {
   auto who = caller(r);
   COVE_TRY(need_read(*who, inodes_.path(ino)));
-  COVE_TRY_ASSIGN(fd, inodes_.open(ino, O_RDONLY | O_DIRECTORY));
-  DIR* d = ::fdopendir(fd.get());
-  if (d == nullptr) {
-    return Error::sys("fdopendir");
-  }
-  fd.release();  // owned by the DIR now
+  // The directory itself is opened at the first READDIR: while its listing is in the kernel's
+  // cache (cache_readdir), an opendir() costs covefs only this check, and `git status` opens
+  // every directory of the tree.
   auto h = std::make_unique<Handle>();
   h->ino = ino;
   h->caller = who;
-  h->dir = d;
   return h;
+}
+
+Result<DIR*> Filesystem::dir_stream(Handle& h) {
+  if (h.dir == nullptr) {
+    COVE_TRY_ASSIGN(fd, inodes_.open(h.ino, O_RDONLY | O_DIRECTORY));
+    DIR* d = ::fdopendir(fd.get());
+    if (d == nullptr) {
+      return Error::sys("fdopendir {}", inodes_.path(h.ino));
+    }
+    fd.release();  // owned by the DIR now
+    h.dir = d;
+  }
+  return static_cast<DIR*>(h.dir);
 }
 
 Result<void> Filesystem::readdir(const Requester& r, Handle& h, off_t offset,
                                  const std::function<bool(const DirEntry&)>& fill) {
   (void)r;
-  DIR* d = static_cast<DIR*>(h.dir);
+  COVE_TRY_ASSIGN(d, dir_stream(h));
   if (offset != h.dir_offset) {
     ::seekdir(d, offset);
     h.dir_offset = offset;

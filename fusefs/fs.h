@@ -10,6 +10,7 @@
 // a path. So a symlink planted in the source by a container or a host user cannot make covefs
 // touch a file outside the source directory.
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -138,6 +139,8 @@ class Filesystem {
   base::Result<void> readdir(const Requester& r, Handle& h, off_t offset,
                              const std::function<bool(const DirEntry&)>& fill);
   void releasedir(Handle& h);
+  /// The open directory stream of a directory handle, opened on first use.
+  base::Result<DIR*> dir_stream(Handle& h);
   base::Result<struct statvfs> statfs();
   base::Result<void> setxattr(const Requester& r, uint64_t ino, const std::string& name, const std::string& value,
                               int flags);

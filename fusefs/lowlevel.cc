@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -95,6 +96,12 @@ void offer_passthrough(Filesystem* fs, Handle* h, int flags) {
     fs->wrote(*h);
     h->written = true;
   }
+}
+
+void on_sighup(int) {
+  static const char msg[] =
+      "covefs: SIGHUP ignored: covefs does not reload its policy; restart it to apply a new one\n";
+  [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
 }
 
 Requester requester(fuse_req_t req) {
@@ -339,6 +346,21 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     reply_err(req, r.error());
     return;
   }
+  if (g_watching && !fs_of(req)->hides_names()) {
+    // Zero-message opendir (Linux >= 5.1): after an ENOSYS the kernel stops sending OPENDIR
+    // and RELEASEDIR on this connection and caches every listing (FOPEN_KEEP_CACHE |
+    // FOPEN_CACHE_DIR), which is what covefs would answer here anyway. `git status` opens
+    // every directory of the tree: that is two round trips per directory saved. READDIR then
+    // arrives without a handle and opens the directory itself, checking the caller's view
+    // again. Only answered once the caller passed the view check above: the kernel treats this
+    // ENOSYS as a successful open. Not done when some role hides names (listings are per
+    // caller then) or when outside changes are not watched (a listing could go stale).
+    // What it gives up: a cached listing is served by the kernel to any process that can reach
+    // the mount, as cached names and attributes already are; opening a file is always asked.
+    delete r->release();
+    fuse_reply_err(req, ENOSYS);
+    return;
+  }
   fi->fh = reinterpret_cast<uint64_t>(r->release());
   // The kernel may cache a directory's listing while outside changes are invalidated, unless
   // some role hides names: a listing is per caller then.
@@ -353,12 +375,30 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus) {
-  (void)ino;
   Filesystem* fs = fs_of(req);
+  Requester who = requester(req);
   Handle* h = handle_of(fi);
+  std::unique_ptr<Handle> own;  // zero-message opendir: this request's own handle
+  if (h == nullptr) {
+    auto opened = fs->opendir(who, ino);
+    if (!opened) {
+      reply_err(req, opened.error());
+      return;
+    }
+    own = std::move(*opened);
+    h = own.get();
+  }
+  struct CloseOwn {
+    Filesystem* fs;
+    Handle* h;
+    ~CloseOwn() {
+      if (h != nullptr) {
+        fs->releasedir(*h);
+      }
+    }
+  } close_own{fs, own.get()};
   std::vector<char> buf(size);
   size_t used = 0;
-  Requester who = requester(req);
   auto r = fs->readdir(who, *h, off, [&](const DirEntry& e) {
     size_t need = 0;
     if (plus) {
@@ -411,15 +451,42 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse
 void op_releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   (void)ino;
   Handle* h = handle_of(fi);
-  fs_of(req)->releasedir(*h);
-  delete h;
+  if (h != nullptr) {
+    fs_of(req)->releasedir(*h);
+    delete h;
+  }
   fuse_reply_err(req, 0);
 }
 
 void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
   (void)ino;
-  int fd = ::dirfd(static_cast<DIR*>(handle_of(fi)->dir));
+  Filesystem* fs = fs_of(req);
+  Handle* h = handle_of(fi);
+  std::unique_ptr<Handle> own;  // zero-message opendir
+  if (h == nullptr) {
+    auto opened = fs->opendir(requester(req), ino);
+    if (!opened) {
+      reply_err(req, opened.error());
+      return;
+    }
+    own = std::move(*opened);
+    h = own.get();
+  }
+  auto d = fs->dir_stream(*h);
+  if (!d) {
+    if (own) {
+      fs->releasedir(*own);
+    }
+    reply_err(req, d.error());
+    return;
+  }
+  int fd = ::dirfd(*d);
   int rc = datasync ? ::fdatasync(fd) : ::fsync(fd);
+  int saved = errno;
+  if (own) {
+    fs->releasedir(*own);
+  }
+  errno = saved;
   fuse_reply_err(req, rc == 0 ? 0 : errno);
 }
 
@@ -723,6 +790,14 @@ base::Result<void> serve(Filesystem& fs, const MountOptions& mo) {
     fuse_session_destroy(se);
     return base::Error::make(EINVAL, "fuse_set_signal_handlers failed");
   }
+  // libfuse ends the session on SIGHUP too, which would unmount the team's workspace under its
+  // running containers when an operator "reloads" the service. covefs has no reload (a policy
+  // change can hide names the kernel has cached): it says so and keeps serving.
+  struct sigaction hup {};
+  hup.sa_handler = on_sighup;
+  sigemptyset(&hup.sa_mask);
+  hup.sa_flags = SA_RESTART;
+  ::sigaction(SIGHUP, &hup, nullptr);
   auto dev = Device::mount(mo.mountpoint, mo.fsname, mo.passthrough);
   if (!dev) {
     fuse_remove_signal_handlers(se);

@@ -67,6 +67,7 @@ ONLY=""
 WRITE_DOC=0
 KEEP=0
 ON_TMPDIR=0
+LOOP_DEV=""
 ARGS_GIVEN=("$@")
 
 usage() {
@@ -126,7 +127,10 @@ if [[ $ON_TMPDIR -eq 0 ]]; then
   # Room for every column: the 1 GiB file, the repository and the untarred trees, twice over.
   truncate -s "$((${#FILESYSTEMS[@]} * 4 + 2))G" "$WORK/disk.img"
   mkfs.ext4 -q -F "$WORK/disk.img"
-  mount -o loop "$WORK/disk.img" "$WORK/data"
+  # Direct I/O on the loop device: otherwise every block is cached twice (the image file's page
+  # cache under the ext4 on it), and fsync timings depend on what the previous column left there.
+  LOOP_DEV=$(losetup --find --show --direct-io=on "$WORK/disk.img")
+  mount "$LOOP_DEV" "$WORK/data"
 fi
 : >"$RESULTS"
 declare -A DAEMON_PID TARGETS
@@ -144,6 +148,9 @@ cleanup() {
   done
   if findmnt -n -M "$WORK/data" >/dev/null 2>&1; then
     umount "$WORK/data" || log "could not unmount $WORK/data (the loop-mounted image)"
+  fi
+  if [[ -n $LOOP_DEV ]]; then
+    losetup -d "$LOOP_DEV" 2>/dev/null || true
   fi
   if [[ $KEEP -eq 1 ]]; then
     log "kept $WORK"
@@ -512,7 +519,7 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 fsinfo=$(findmnt -n -o FSTYPE,SOURCE -T "$WORK/data" | tr -s ' ')
 if [[ $ON_TMPDIR -eq 0 ]]; then
-  fsinfo="$fsinfo: a fresh ext4 (mkfs.ext4 defaults, with a journal) in an image file on $(findmnt -n -o FSTYPE,SOURCE -T "$WORK" | tr -s ' ')"
+  fsinfo="$fsinfo: a fresh ext4 (mkfs.ext4 defaults, with a journal) in an image file (loop device with direct I/O) on $(findmnt -n -o FSTYPE,SOURCE -T "$WORK" | tr -s ' ')"
 fi
 
 REPORT=$WORK/report.md

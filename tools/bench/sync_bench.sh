@@ -10,10 +10,14 @@
 #      equals the journal's last seq).
 #
 # usage: tools/bench/sync_bench.sh [--write-doc] [--dir DIR] [--sizes "1000 10000 100000"]
-#                                  [--rounds N] [--ops N] [--latency-seconds N]
+#                                  [--rounds N] [--ops N] [--latency-seconds N] [--fresh-ext4]
 #   BUILD=<build dir> (default: build/ next to this script's repository)
 # --dir defaults to a temp dir under /var/tmp (the machine's disk, where workspaces live);
-# point it at a tmpfs to take the file system's cost of creating objects out.
+# point it at a tmpfs to take the file system's cost of creating objects out. --fresh-ext4 (root)
+# makes a new ext4 (mkfs.ext4 defaults, with a journal) in an image file under /var/tmp and runs
+# there: this VM's root ext4 has no journal, and ext4 without one checks every inode it allocates
+# against recently deleted ones, so each loose object or temporary file git or libgit2 creates
+# costs up to half a millisecond once the benchmark has deleted a few thousand files.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
@@ -27,6 +31,7 @@ SIZES="1000 10000 100000"
 ROUNDS=10
 OPS=1000000
 LAT_SECONDS=20
+FRESH_EXT4=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --write-doc) WRITE_DOC=1 ;;
@@ -35,6 +40,7 @@ while [[ $# -gt 0 ]]; do
     --rounds) ROUNDS=$2; shift ;;
     --ops) OPS=$2; shift ;;
     --latency-seconds) LAT_SECONDS=$2; shift ;;
+    --fresh-ext4) FRESH_EXT4=1 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -42,7 +48,16 @@ done
 [[ -x $BENCH ]] || { echo "build cove-bench-sync first ($BENCH)" >&2; exit 1; }
 command -v hyperfine >/dev/null || { echo "hyperfine is required" >&2; exit 1; }
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
-if [[ -z $DIR ]]; then
+IMAGE=""
+if [[ $FRESH_EXT4 -eq 1 ]]; then
+  [[ -z $DIR ]] || { echo "--fresh-ext4 and --dir exclude each other" >&2; exit 2; }
+  DIR=$(mktemp -d /var/tmp/cove-sync-bench.XXXXXX)
+  IMAGE=$DIR.img
+  trap 'cleanup' EXIT
+  truncate -s 8G "$IMAGE"
+  mkfs.ext4 -q -F "$IMAGE"
+  mount -o loop "$IMAGE" "$DIR"
+elif [[ -z $DIR ]]; then
   DIR=$(mktemp -d /var/tmp/cove-sync-bench.XXXXXX)
   trap 'cleanup' EXIT
 fi
@@ -51,13 +66,18 @@ COVEFS_PID=""
 cleanup() {
   if [[ -n $MNT ]] && grep -q " $MNT fuse" /proc/mounts; then fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"; fi
   [[ -n $COVEFS_PID ]] && { kill "$COVEFS_PID" 2>/dev/null; wait "$COVEFS_PID" 2>/dev/null || true; }
-  rm -rf --one-file-system "$DIR"
+  if [[ -n $IMAGE ]]; then
+    umount "$DIR" && rm -f "$IMAGE" && rmdir "$DIR"
+  else
+    rm -rf --one-file-system "$DIR"
+  fi
 }
 export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@bench GIT_COMMITTER_NAME=bench \
   GIT_COMMITTER_EMAIL=bench@bench
 OUT=$DIR/report.md
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 fstype=$(df -T "$DIR" | awk 'NR==2 {print $2}')
+[[ -n $IMAGE ]] && fstype="a fresh $fstype (mkfs.ext4 defaults, with a journal) in an image file on /var/tmp"
 
 stats() { # JSON-array -> "median | p90 | min" in ms
   jq -r 'sort as $s | ($s|length) as $n |
