@@ -5,6 +5,8 @@
  *   cove-probe memhog MIB      allocate and touch MIB MiB, 1 MiB at a time
  *   cove-probe forkbomb N      fork up to N sleeping children, report how far it got
  *   cove-probe write PATH      create/truncate PATH and write to it
+ *   cove-probe inotify DIR SECONDS [COUNT]
+ *                              watch DIR: the first event, or with COUNT every event (see below)
  *
  * It is linked statically because the test rootfs holds nothing but busybox. Syscalls are made
  * through syscall(2) with SYS_* numbers and hand-laid argument structs so that the probe builds
@@ -29,6 +31,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +45,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Numbers that are the same on every architecture since the 424+ unified table (Linux 5.1). */
@@ -456,13 +460,91 @@ static int cmd_inotify(const char* dir, int seconds) {
   return 0;
 }
 
+static const char* inotify_op(uint32_t mask) {
+  if (mask & IN_Q_OVERFLOW) {
+    return "OVERFLOW";
+  }
+  if (mask & IN_CREATE) {
+    return "CREATE";
+  }
+  if (mask & IN_MOVED_TO) {
+    return "MOVED_TO";
+  }
+  if (mask & IN_CLOSE_WRITE) {
+    return "CLOSE_WRITE";
+  }
+  if (mask & IN_MODIFY) {
+    return "MODIFY";
+  }
+  if (mask & IN_IGNORED) {
+    return "IGNORED";
+  }
+  return "OTHER";
+}
+
+static long monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Watches DIR with inotify and prints every event as "event=NAME op=OP" (flushed at once, so
+ * `docker logs` of a container running it shows each change as it happens) until COUNT events
+ * (0: no limit) or SECONDS have passed, then "events=N". The process blocks in poll(2) on the
+ * inotify descriptor: it never rescans the directory. The seed-platform scenario runs it as a
+ * preview container's command while agent containers write. */
+static int cmd_inotify_each(const char* dir, int seconds, long count) {
+  int fd = inotify_init1(IN_CLOEXEC);
+  if (fd < 0 || inotify_add_watch(fd, dir, IN_MODIFY | IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+    printf("event=error errno=%s\n", errno_name(errno));
+    return 1;
+  }
+  printf("watching=%s\n", dir);
+  fflush(stdout);
+  long deadline = monotonic_ms() + (long)seconds * 1000L;
+  long seen = 0;
+  char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+  while (count == 0 || seen < count) {
+    long left = deadline - monotonic_ms();
+    if (left <= 0) {
+      break;
+    }
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+    if (r < 0 && errno == EINTR) {
+      continue;
+    }
+    if (r <= 0) {
+      break;
+    }
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < (ssize_t)sizeof(struct inotify_event)) {
+      printf("event=error errno=%s\n", errno_name(n < 0 ? errno : EIO));
+      return 1;
+    }
+    for (const char* at = buf; at < buf + n && (count == 0 || seen < count);) {
+      const struct inotify_event* ev = (const struct inotify_event*)at;
+      printf("event=%s op=%s\n", ev->len > 0 ? ev->name : "(dir)", inotify_op(ev->mask));
+      ++seen;
+      at += sizeof *ev + ev->len;
+    }
+    fflush(stdout);
+  }
+  printf("events=%ld\n", seen);
+  fflush(stdout);
+  return 0;
+}
+
 static int usage(void) {
   fprintf(stderr,
           "usage: cove-probe report\n"
           "       cove-probe memhog MIB\n"
           "       cove-probe forkbomb N\n"
           "       cove-probe write PATH\n"
-          "       cove-probe inotify DIR SECONDS\n");
+          "       cove-probe inotify DIR SECONDS [COUNT]\n");
   return 2;
 }
 
@@ -483,6 +565,9 @@ int main(int argc, char** argv) {
   }
   if (strcmp(cmd, "inotify") == 0 && argc == 4) {
     return cmd_inotify(argv[2], atoi(argv[3]));
+  }
+  if (strcmp(cmd, "inotify") == 0 && argc == 5 && parse_count(argv[4], &n) == 0) {
+    return cmd_inotify_each(argv[2], atoi(argv[3]), n);
   }
   if (strcmp(cmd, "write") == 0 && argc == 3) {
     return cmd_write(argv[2]);
