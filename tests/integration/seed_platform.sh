@@ -268,6 +268,14 @@ assert_rc_nonzero "an agent with the Docker socket" &&
   assert_err_has "an agent with the Docker socket" "cove: container" "refused by role agent" "$SOCK" \
     "roles.agent.mounts.deny"
 [[ -z $(dk ps -aq --filter name='^sock$') ]] || check_failed "the refused container is left behind"
+# The host's own socket only where there is one: otherwise docker would create
+# /var/run/docker.sock as an empty directory on the host.
+if [[ -S /var/run/docker.sock ]]; then
+  dk_capture host-docker-sock 90 run --rm --network none --runtime=cove -e COVE_ROLE=agent \
+    -e COVE_TEAM="$TEAM" -v /var/run/docker.sock:/var/run/docker.sock "$IMAGE" /bin/true
+  assert_rc_nonzero "an agent with the host's /var/run/docker.sock" &&
+    assert_err_has "an agent with the host's /var/run/docker.sock" "cove: container" "roles.agent.mounts.deny"
+fi
 if jq -e -s --arg s "$SOCK" 'map(select(.decision == "refuse" and (tostring | contains($s)))) | length > 0' \
   "$AUDIT_LOG" >/dev/null 2>&1; then
   say "ok   the audit log has the refusal"
