@@ -140,6 +140,25 @@ void HostWatch::unwatch_prefix(const std::string& rel) {
   }
 }
 
+// Reading a file updates its access time (with relatime, the first read after each write),
+// and inotify reports that as IN_ATTRIB, like a chmod. Git records no access times, but taking
+// it for an edit postponed the file's commit by a quiet period each time something read it
+// (a preview server, cove-sync itself reading the blob). An access-time update leaves the
+// change time alone, so a file whose access time is newer than its change time had nothing
+// else changed since. The price: a host-side chmod followed by a read of the same file before
+// this event is drained looks the same and is committed with the file's next change (edits
+// through covefs are journaled and never depend on this).
+bool HostWatch::access_time_only(const std::string& rel) const {
+  struct stat st {};
+  if (::fstatat(root_.get(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return false;
+  }
+  if (st.st_atim.tv_sec != st.st_ctim.tv_sec) {
+    return st.st_atim.tv_sec > st.st_ctim.tv_sec;
+  }
+  return st.st_atim.tv_nsec > st.st_ctim.tv_nsec;
+}
+
 HostEvents HostWatch::drain() {
   HostEvents out;
   alignas(inotify_event) char buf[65536];
@@ -172,6 +191,9 @@ HostEvents HostWatch::drain() {
         continue;
       }
       bool is_dir = (ev->mask & IN_ISDIR) != 0;
+      if (!is_dir && (ev->mask & ~IN_ISDIR) == IN_ATTRIB && access_time_only(path)) {
+        continue;
+      }
       if (is_dir && (ev->mask & IN_MOVED_FROM) != 0) {
         unwatch_prefix(path);
       }

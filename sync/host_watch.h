@@ -58,6 +58,7 @@ class HostWatch {
   void watch_tree(int dir_fd, const std::string& rel);
   void watch_path(const std::string& rel);
   void unwatch_prefix(const std::string& rel);
+  bool access_time_only(const std::string& rel) const;
 
   base::Fd root_;
   base::Fd fd_;

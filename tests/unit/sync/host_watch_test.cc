@@ -57,6 +57,29 @@ TEST(HostWatch, ReportsEditsNewDirectoriesAndFilesInThem) {
   EXPECT_EQ(got.count("new/sub/later.txt"), 1u);
 }
 
+TEST(HostWatch, ReadingAFileIsNoEditButChmodIs) {
+  TempDir t;
+  write(t.path() + "/a.txt", "1");
+  auto w = HostWatch::open(t.path(), nullptr);
+  ASSERT_TRUE(w) << w.error().message();
+  write(t.path() + "/a.txt", "2");
+  collect(**w, {"a.txt"});
+  // Past the timestamp granularity of the write, so the read's access time is newer.
+  ::usleep(20 * 1000);
+  std::string text = read(t.path() + "/a.txt");
+  ASSERT_EQ(text, "2");
+  struct stat st {};
+  ASSERT_EQ(::stat((t.path() + "/a.txt").c_str(), &st), 0);
+  ASSERT_GT(st.st_atim.tv_sec * 1000000000LL + st.st_atim.tv_nsec, st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec)
+      << "the read did not update the access time (noatime mount?)";
+  write(t.path() + "/sentinel", "x");
+  auto got = collect(**w, {"sentinel"});
+  EXPECT_EQ(got.count("a.txt"), 0u) << "an access-time update was reported as an edit";
+  ASSERT_EQ(::chmod((t.path() + "/a.txt").c_str(), 0755), 0);
+  got = collect(**w, {"a.txt"});
+  EXPECT_EQ(got.count("a.txt"), 1u);
+}
+
 TEST(HostWatch, FollowsMovedDirectories) {
   TempDir t;
   write(t.path() + "/d/f.txt", "1");
