@@ -104,19 +104,24 @@ TEST(FsSafety, NamesWithSlashesOrDotsAreRefused) {
   EXPECT_NE(::stat((t.dir + "/escape").c_str(), &st), 0);
 }
 
-TEST(FsJournal, MutationsAreReportedWithPaths) {
-  Tree t;
-  std::vector<std::string> seen;
+// A filesystem whose journal records land in `seen` as "<change>:<path>><path2>".
+std::unique_ptr<fusefs::Filesystem> make_journaling_fs(const Tree& t, std::vector<std::string>& seen) {
   fusefs::FsOptions o;
   o.source = t.src;
   o.mapped_owner.reset();
   auto made = fusefs::Filesystem::create(o, nullptr, t.dir + "/state",
-                                        [&](fusefs::Change c, const std::string& p, const std::string& p2,
-                                            const fusefs::Caller&) {
+                                        [&seen](fusefs::Change c, const std::string& p, const std::string& p2,
+                                                const fusefs::Caller&) {
                                           seen.push_back(std::to_string(static_cast<int>(c)) + ":" + p + ">" + p2);
                                         });
-  ASSERT_TRUE(made);
-  auto fs = std::move(*made);
+  return made ? std::move(*made) : nullptr;
+}
+
+TEST(FsJournal, MutationsAreReportedWithPaths) {
+  Tree t;
+  std::vector<std::string> seen;
+  auto fs = make_journaling_fs(t, seen);
+  ASSERT_TRUE(fs);
   auto d = fs->mkdir(host(), fusefs::InodeTable::kRootId, "src", 0755);
   ASSERT_TRUE(d);
   auto f = fs->create_file(host(), d->ino, "a.ts", 0644, O_WRONLY);
@@ -142,18 +147,10 @@ TEST(FsJournal, CloseJournalsWritesBeforeItReturns) {
   // through a mapping or another descriptor.
   Tree t;
   std::vector<std::string> seen;
-  fusefs::FsOptions o;
-  o.source = t.src;
-  o.mapped_owner.reset();
-  auto made = fusefs::Filesystem::create(o, nullptr, t.dir + "/state",
-                                        [&](fusefs::Change c, const std::string& p, const std::string&,
-                                            const fusefs::Caller&) {
-                                          seen.push_back(std::to_string(static_cast<int>(c)) + ":" + p);
-                                        });
-  ASSERT_TRUE(made);
-  auto fs = std::move(*made);
+  auto fs = make_journaling_fs(t, seen);
+  ASSERT_TRUE(fs);
   using C = fusefs::Change;
-  auto key = [](C c, const std::string& s) { return std::to_string(static_cast<int>(c)) + ":" + s; };
+  auto key = [](C c, const std::string& s) { return std::to_string(static_cast<int>(c)) + ":" + s + ">"; };
 
   auto f = fs->create_file(host(), fusefs::InodeTable::kRootId, "a.txt", 0644, O_WRONLY);
   ASSERT_TRUE(f);
