@@ -32,8 +32,9 @@ die() {
   echo "build-local.sh: $*" >&2
   exit 1
 }
+# Progress goes to stderr: build_debian's stdout is the path of the rootfs it made.
 say() {
-  echo "build-local.sh: $*"
+  echo "build-local.sh: $*" >&2
 }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
