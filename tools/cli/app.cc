@@ -77,9 +77,11 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         }
       }
     }
-    std::string name = at == &app                 ? "cove"
-                       : at->get_parent() == &app ? "cove " + at->get_name()
-                                                  : "cove " + at->get_parent()->get_name() + " " + at->get_name();
+    std::string name;
+    for (CLI::App* a = at; a != &app && a != nullptr; a = a->get_parent()) {
+      name = " " + a->get_name() + name;
+    }
+    name = "cove" + name;
     err << name << ": " << e.what() << "\n";
     std::vector<std::string> subs;
     for (CLI::App* sub : at->get_subcommands({})) {

@@ -43,6 +43,9 @@ TEST(CoveCli, UsageErrorsExitTwoWithAMessage) {
   EXPECT_EQ(cove({"policy", "bpf", kDir + "/docker/policy.json"}).rc, 2);  // --role is required
   EXPECT_EQ(cove({"--color", "sometimes", "policy", "lint", "x"}).rc, 2);
   EXPECT_TRUE(cove({"policy", "lint"}).out.empty());
+  CoveRun deep = cove({"ws", "session", "add"});  // three levels: the whole command is named
+  EXPECT_EQ(deep.rc, 2);
+  EXPECT_NE(deep.err.find("cove ws session add: "), std::string::npos) << deep.err;
 }
 
 TEST(CoveCli, HelpExitsZero) {
