@@ -642,6 +642,33 @@ std::string journal_segment_name(uint64_t first_seq) {
 
 // ---- writer ---------------------------------------------------------------------------------
 
+namespace {
+
+// Mode and group of one of the journal's files or of the directory itself (name ""), from the
+// options' readers' group. Files are opened without following symlinks; the directory is ours.
+Result<void> apply_access(int dir_fd, const std::string& name, const JournalOptions& o) {
+  bool dir = name.empty();
+  mode_t mode = o.group ? (dir ? 0750 : 0640) : (dir ? 0700 : 0600);
+  Fd own;
+  int fd = dir_fd;
+  if (!dir) {
+    own = Fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    if (!own.valid()) {
+      return errno == ENOENT ? Result<void>{} : Error::sys("open {}", name);
+    }
+    fd = own.get();
+  }
+  if (o.group && ::fchown(fd, static_cast<uid_t>(-1), *o.group) != 0) {
+    return Error::sys("chgrp {} to {}", dir ? "." : name, *o.group);
+  }
+  if (::fchmod(fd, mode) != 0) {
+    return Error::sys("chmod {} {:o}", dir ? "." : name, mode);
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<std::unique_ptr<JournalWriter>> JournalWriter::open(const std::string& dir,
                                                            JournalOptions options) {
   if (options.segment_bytes == 0 || options.max_bytes == 0) {
@@ -657,6 +684,18 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::open(const std::string& di
   Fd lock_fd(::openat(dir_fd.get(), kLockName, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!lock_fd.valid()) {
     return Error::sys("journal: open {}/{}", dir, kLockName);
+  }
+  // Who may read: the directory, the lock file and every segment already there.
+  std::vector<std::string> names = {"", kLockName};
+  if (auto files = list_segment_files(dir_fd.get()); files) {
+    for (const auto& f : *files) {
+      names.push_back(journal_segment_name(f.first_seq));
+    }
+  }
+  for (const auto& name : names) {
+    if (auto r = apply_access(dir_fd.get(), name, options); !r) {
+      return r.error().wrap("journal {}", dir);
+    }
   }
   if (::flock(lock_fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
@@ -853,6 +892,9 @@ Result<void> JournalWriter::open_new_segment_locked(uint64_t first_seq) {
   if (st.st_size != 0) {
     return Error::make(EEXIST, "journal {}: new segment {} already holds {} bytes", dir_, name,
                        st.st_size);
+  }
+  if (auto r = apply_access(dir_fd_.get(), name, options_); !r) {
+    return r.error().wrap("journal {}", dir_);
   }
   // The new name must survive a crash before records in it are reported durable.
   if (::fsync(dir_fd_.get()) != 0) {

@@ -5,7 +5,8 @@
 //
 // On disk
 // -------
-// A journal is a directory (mode 0700) of segment files plus one lock file:
+// A journal is a directory (mode 0700, or 0750 with a readers' group) of segment files plus one
+// lock file:
 //
 //   <dir>/0000000000000001.log    records 1 .. 41234
 //   <dir>/000000000000a113.log    records 41235 .. (the current segment)
@@ -153,6 +154,11 @@ struct JournalOptions {
   uint64_t max_bytes = 256ull << 20;
   /// The writer starts a new segment before a line would take the current one past this.
   uint64_t segment_bytes = 16ull << 20;
+  /// Readers' group. Unset: the directory is 0700 and its files 0600 (the writer's user only).
+  /// Set: the directory is 0750 and its files 0640, all of this group, so a consumer running as
+  /// another user in that group (cove-sync in the sync container) can follow the journal. Applied
+  /// to what exists at open and to every new segment.
+  std::optional<gid_t> group;
 };
 
 /// The single writer of a journal directory (covefs). Thread-safe: every public method may be

@@ -1,4 +1,5 @@
 // covefs: serves a team's workspace directory to its containers. See fusefs/fs.h.
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,24 @@ base::JournalOp journal_op(fusefs::Change c) {
   return J::rescan;
 }
 
+// A group name from /etc/group, or a number.
+std::optional<gid_t> parse_group(const std::string& text) {
+  if (const struct group* g = ::getgrnam(text.c_str()); g != nullptr) {
+    return g->gr_gid;
+  }
+  unsigned long gid = 0;
+  size_t used = 0;
+  try {
+    gid = std::stoul(text, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (used != text.size() || gid >= 0xffffffffUL) {
+    return std::nullopt;
+  }
+  return static_cast<gid_t>(gid);
+}
+
 int fail(const std::string& msg) {
   std::fprintf(stderr, "covefs: %s\n", msg.c_str());
   return 1;
@@ -65,6 +84,9 @@ int main(int argc, char** argv) {
   app.add_option("--mountpoint", mountpoint, "where to mount it")->required();
   app.add_option("--policy", policy_path, "cove policy (role views); without it every caller gets the default view");
   app.add_option("--journal", journal_dir, "change journal directory (default /var/lib/cove/journal/<team>)");
+  std::string journal_group;
+  app.add_option("--journal-group", journal_group,
+                 "group (name or GID) that may read the journal: directory 0750, files 0640 (default: root only)");
   app.add_option("--state-dir", state_dir, "cove-runtime's container records (default: the policy's stateDir)");
   app.add_option("--owner", owner, "owner containers see, UID:GID, or 'none' to pass ownership through");
   app.add_flag("--host-read-only", host_read_only, "host processes get a read-only view");
@@ -134,7 +156,15 @@ int main(int argc, char** argv) {
     }
     opts.mapped_owner = std::make_pair(uid_t{uid}, gid_t{gid});
   }
-  auto journal = base::JournalWriter::open(journal_dir, base::JournalOptions{});
+  base::JournalOptions jopts;
+  if (!journal_group.empty()) {
+    auto gid = parse_group(journal_group);
+    if (!gid) {
+      return fail("--journal-group: no group " + journal_group);
+    }
+    jopts.group = *gid;
+  }
+  auto journal = base::JournalWriter::open(journal_dir, jopts);
   if (!journal) {
     return fail(journal.error().wrap("journal {}", journal_dir).message());
   }

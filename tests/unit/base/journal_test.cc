@@ -103,6 +103,63 @@ void append_raw(const std::string& path, std::string_view bytes) {
 
 // ---- codec ----------------------------------------------------------------------------------
 
+struct Access {
+  mode_t mode;
+  gid_t gid;
+};
+
+Access access_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return Access{st.st_mode & 07777, st.st_gid};
+}
+
+TEST(JournalAccess, AReadersGroupOpensTheJournalToItAndOnlyToIt) {
+  TempDir t;
+  std::string dir = t.path() + "/j";
+  JournalOptions small;
+  small.segment_bytes = 200;  // a few records per segment: new segments during the test
+  {
+    auto w = open_writer(dir, small);
+    ASSERT_TRUE(w);
+    ASSERT_TRUE(w->append(JournalOp::create, "a", "", kAgent));
+  }
+  EXPECT_EQ(access_of(dir).mode, 0700u);
+  EXPECT_EQ(access_of(dir + "/writer.lock").mode, 0600u);
+
+  // Reopened with a group: what exists is opened to it, and so is every new segment.
+  const gid_t group = 4321;
+  JournalOptions grouped = small;
+  grouped.group = group;
+  {
+    auto w = open_writer(dir, grouped);
+    ASSERT_TRUE(w);
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_TRUE(w->append(JournalOp::write, "src/file-" + std::to_string(i), "", kAgent));
+    }
+  }
+  EXPECT_EQ(access_of(dir).mode, 0750u);
+  EXPECT_EQ(access_of(dir).gid, group);
+  size_t segments = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    Access a = access_of(e.path().string());
+    EXPECT_EQ(a.mode, 0640u) << e.path();
+    EXPECT_EQ(a.gid, group) << e.path();
+    segments += e.path().extension() == ".log" ? 1 : 0;
+  }
+  EXPECT_GT(segments, 2u);
+
+  // Without the group again: back to the writer's user only.
+  {
+    auto w = open_writer(dir, small);
+    ASSERT_TRUE(w);
+  }
+  EXPECT_EQ(access_of(dir).mode, 0700u);
+  for (const auto& e : fs::directory_iterator(dir)) {
+    EXPECT_EQ(access_of(e.path().string()).mode, 0600u) << e.path();
+  }
+}
+
 TEST(JournalCodec, EncodesTheDocumentedLine) {
   JournalRecord r{
       12, 1732430000123456789, JournalOp::rename, "src/a.ts", "src/b.ts", "3f2a..", "a1", "agent"};
