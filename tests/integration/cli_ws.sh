@@ -41,12 +41,14 @@ ws clone create beta --repo "file://$WS" --branch main "${PATHS[@]}" --owner non
 assert_rc 0 "ws create --repo (clone)"
 assert_eq "clone HEAD" "$head" "$(jq -r .head "$OUT")"
 
-ws mount mount "$TEAM" "${PATHS[@]}" --covefs "$COVEFS" --policy "$POLICY" --state-dir "$STATE_DIR" --json
+ws mount mount "$TEAM" "${PATHS[@]}" --covefs "$COVEFS" --policy "$POLICY" --state-dir "$STATE_DIR" \
+  --journal-group 4321 --json
 assert_rc 0 "ws mount"
 COVEFS_PID=$(jq -r .pid "$OUT")
 BG_PIDS+=("$COVEFS_PID")
 grep -q " $MNT fuse.covefs " /proc/mounts || fail "no fuse.covefs mount at $MNT"
 say "ok   covefs $COVEFS_PID mounted at $MNT"
+assert_eq "the journal's readers' group (--journal-group)" "750 4321" "$(stat -c '%a %g' "$(jq -r .journal "$OUT")")"
 assert_eq "pidfile" "$COVEFS_PID" "$(cat "$MNT.covefs.pid")"
 ws mount-again mount "$TEAM" "${PATHS[@]}" --covefs "$COVEFS" --policy "$POLICY" --state-dir "$STATE_DIR"
 assert_rc 1 "a second ws mount"

@@ -134,6 +134,8 @@ CLI::App* add_ws(CLI::App& app, WsOptions& o) {
       ->default_str(policy::kDefaultPolicyPath);
   m->add_option("--state-dir", o.mount.state_dir, "cove-runtime's container records (default: the policy's)");
   m->add_option("--owner", o.mount.owner, "owner containers see, UID:GID or none (default: covefs's, 1000:1000)");
+  m->add_option("--journal-group", o.mount.journal_group,
+                "group (name or GID) that may read the team's journal (covefs --journal-group)");
   m->add_option("--log", o.mount.log, "covefs's log (default: <journal-root>/<team>.covefs.log)");
   m->add_option("--timeout-ms", o.mount.timeout_ms, "how long to wait for the mount")->default_str("10000");
   m->add_flag("--json", o.mount.json, "print the result as JSON");

@@ -45,6 +45,7 @@ struct WsMountOptions {
   std::string policy;
   std::string state_dir;
   std::string owner;
+  std::string journal_group;
   std::string log;
   int timeout_ms = 10000;
   bool json = false;

@@ -109,6 +109,9 @@ int ws_mount(const WsPaths& paths, const WsMountOptions& o, const Io& io) {
   if (!o.state_dir.empty()) {
     argv.insert(argv.end(), {"--state-dir", o.state_dir});
   }
+  if (!o.journal_group.empty()) {
+    argv.insert(argv.end(), {"--journal-group", o.journal_group});
+  }
   if (!o.owner.empty()) {
     argv.insert(argv.end(), {"--owner", o.owner});
   }
