@@ -17,6 +17,7 @@
 # temp dir killed by PID, mounts under the temp dir unmounted, runc's root and the cgroups of
 # our namespace removed.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/leftovers_lib.sh"
 
 CONTAINERD=$(command -v containerd) || skip "containerd is not installed"
 CTR_BIN=$(command -v ctr) || skip "ctr is not installed"
@@ -51,20 +52,9 @@ ctr_cleanup() {
     fi
     wait "$CTD_PID" 2>/dev/null
   fi
-  # Shims outlive containerd by design; ours name our socket (-address) in their argv. Read with
-  # builtins only, so no helper process whose own argv names the dir is ever matched.
-  for f in /proc/[0-9]*/cmdline; do
-    p=${f#/proc/}
-    p=${p%/cmdline}
-    [[ $p != "$$" && $p != "$BASHPID" ]] || continue
-    mapfile -d '' args 2>/dev/null <"$f" || continue
-    [[ " ${args[*]} " == *"$TEST_DIR/"* ]] || continue
-    echo "[$SCENARIO] killing leftover process $p: ${args[*]:0:6}" >&2
-    kill -KILL "$p" 2>/dev/null
-  done
-  while IFS= read -r m; do
-    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || echo "[$SCENARIO] cannot unmount $m" >&2
-  done < <(awk -v d="$TEST_DIR/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r)
+  # Shims outlive containerd by design; ours name our socket (-address) in their argv.
+  kill_processes_naming "$TEST_DIR"
+  unmount_under "$TEST_DIR"
   # The runc shim keeps runc's state in /run/containerd/runc/<namespace> whatever containerd's
   # --state is; the namespace is ours alone.
   rm -rf --one-file-system "/run/containerd/runc/$NS"

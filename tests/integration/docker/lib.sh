@@ -25,6 +25,7 @@
 #   COVE_SRC      the source tree (docker/daemon.json, docker/policy.json, tools/make-rootfs.sh)
 # Exit codes: 0 pass, 1 fail, 77 skip (not root; dockerd, docker, containerd, runc, jq or
 # busybox-static missing).
+source "$(dirname "${BASH_SOURCE[0]}")/../leftovers_lib.sh"
 set -u -o pipefail
 
 SCENARIO=${SCENARIO:-$(basename "$0" .sh)}
@@ -375,25 +376,8 @@ docker_cleanup() {
     fi
   done
   if [[ -n $TEST_DIR ]]; then
-    # Leftovers that name our temp dir: containerd shims (their -address is under it). Read
-    # with builtins only, so no helper process (whose own argv names the dir) is ever matched.
-    local f args
-    for f in /proc/[0-9]*/cmdline; do
-      p=${f#/proc/}
-      p=${p%/cmdline}
-      [[ $p != "$$" && $p != "$BASHPID" ]] || continue
-      mapfile -d '' args 2>/dev/null <"$f" || continue
-      [[ " ${args[*]} " == *"$TEST_DIR/"* ]] || continue
-      echo "[$SCENARIO] killing leftover process $p: ${args[*]:0:6}" >&2
-      kill -KILL "$p" 2>/dev/null
-    done
-    # Mounts left under the temp dir (the host netns bind at <exec-root>/netns/default, overlay
-    # layers of a daemon that was killed), deepest first.
-    local m
-    while IFS= read -r m; do
-      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null ||
-        echo "[$SCENARIO] cannot unmount $m" >&2
-    done < <(awk -v d="$TEST_DIR/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r)
+    kill_processes_naming "$TEST_DIR"
+    unmount_under "$TEST_DIR"
   fi
   if [[ -n $CGROUP_PARENT ]]; then
     local d
