@@ -120,6 +120,15 @@ Result<void> Filesystem::reserve_inode() {
   return {};
 }
 
+bool Filesystem::stat_for_quota(int parent_fd, const std::string& name, struct stat& st) const {
+  return quotas() && ::fstatat(parent_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+void Filesystem::uncharge(const struct stat& st) {
+  used_inodes_--;
+  used_bytes_ -= static_cast<int64_t>(st.st_blocks) * 512;
+}
+
 Result<void> Filesystem::check_write(Handle& h, off_t off, size_t size) {
   if (!opts_.quota_bytes) {
     return {};
@@ -300,26 +309,25 @@ Result<struct stat> Filesystem::setattr(const Requester& r, uint64_t ino, const 
     }
   }
   if (valid & FUSE_SET_ATTR_SIZE) {
-    int rc = 0;
-    struct stat before {};
-    struct stat after {};
-    if (h != nullptr && h->fd.valid()) {
-      ::fstat(h->fd.get(), &before);
-      rc = ::ftruncate(h->fd.get(), want.st_size);
-      ::fstat(h->fd.get(), &after);
-    } else {
+    base::Fd own;  // without an open handle: the inode opened for writing
+    int tfd = h != nullptr && h->fd.valid() ? h->fd.get() : -1;
+    if (tfd < 0) {
       if (!S_ISREG(type)) {
         return Error::make(S_ISDIR(type) ? EISDIR : EINVAL, "truncate of a non-regular file");
       }
       COVE_TRY_ASSIGN(wfd, inodes_.open(ino, O_WRONLY));
-      ::fstat(wfd.get(), &before);
-      rc = ::ftruncate(wfd.get(), want.st_size);
-      ::fstat(wfd.get(), &after);
+      own = std::move(wfd);
+      tfd = own.get();
     }
-    if (rc != 0) {
+    struct stat before {};
+    struct stat after {};
+    bool charge = quotas() && ::fstat(tfd, &before) == 0;
+    if (::ftruncate(tfd, want.st_size) != 0) {
       return Error::sys("truncate {}", path);
     }
-    used_bytes_ += (static_cast<int64_t>(after.st_blocks) - static_cast<int64_t>(before.st_blocks)) * 512;
+    if (charge && ::fstat(tfd, &after) == 0) {
+      used_bytes_ += (static_cast<int64_t>(after.st_blocks) - static_cast<int64_t>(before.st_blocks)) * 512;
+    }
     record(Change::kTruncate, path, "", *who);
   }
   if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
@@ -447,13 +455,12 @@ Result<void> Filesystem::unlink(const Requester& r, uint64_t parent, const std::
   COVE_TRY(need_write(*who, path));
   COVE_TRY_ASSIGN(pfd, inodes_.fd(parent));
   struct stat before {};
-  bool had = ::fstatat(pfd->get(), name.c_str(), &before, AT_SYMLINK_NOFOLLOW) == 0;
+  bool had = stat_for_quota(pfd->get(), name, before);
   if (::unlinkat(pfd->get(), name.c_str(), 0) != 0) {
     return Error::sys("unlink {}", path);
   }
   if (had && before.st_nlink <= 1) {
-    used_inodes_--;
-    used_bytes_ -= static_cast<int64_t>(before.st_blocks) * 512;
+    uncharge(before);
   }
   record(Change::kUnlink, path, "", *who);
   return {};
@@ -465,13 +472,12 @@ Result<void> Filesystem::rmdir(const Requester& r, uint64_t parent, const std::s
   COVE_TRY(need_write(*who, path));
   COVE_TRY_ASSIGN(pfd, inodes_.fd(parent));
   struct stat before {};
-  bool had = ::fstatat(pfd->get(), name.c_str(), &before, AT_SYMLINK_NOFOLLOW) == 0;
+  bool had = stat_for_quota(pfd->get(), name, before);
   if (::unlinkat(pfd->get(), name.c_str(), AT_REMOVEDIR) != 0) {
     return Error::sys("rmdir {}", path);
   }
   if (had) {
-    used_inodes_--;
-    used_bytes_ -= static_cast<int64_t>(before.st_blocks) * 512;
+    uncharge(before);
   }
   record(Change::kRmdir, path, "", *who);
   return {};
@@ -495,13 +501,12 @@ Result<void> Filesystem::rename(const Requester& r, uint64_t parent, const std::
   bool exchange = (flags & RENAME_EXCHANGE) != 0;
   bool other_known = exchange && ::fstatat(npfd->get(), newname.c_str(), &other, AT_SYMLINK_NOFOLLOW) == 0;
   struct stat replaced {};
-  bool replaces = !exchange && ::fstatat(npfd->get(), newname.c_str(), &replaced, AT_SYMLINK_NOFOLLOW) == 0;
+  bool replaces = !exchange && stat_for_quota(npfd->get(), newname, replaced);
   if (::renameat2(pfd->get(), name.c_str(), npfd->get(), newname.c_str(), flags) != 0) {
     return Error::sys("rename {} to {}", from, to);
   }
   if (replaces && (S_ISDIR(replaced.st_mode) || replaced.st_nlink <= 1)) {
-    used_inodes_--;
-    used_bytes_ -= static_cast<int64_t>(replaced.st_blocks) * 512;
+    uncharge(replaced);
   }
   if (known) {
     inodes_.relink({moved.st_dev, moved.st_ino}, newparent, newname);

@@ -126,8 +126,6 @@ class Filesystem {
   /// Charges what the last write allocated.
   void account_write(Handle& h);
   bool byte_quota() const { return opts_.quota_bytes.has_value(); }
-  int64_t used_bytes() const { return used_bytes_.load(); }
-  int64_t used_inodes() const { return used_inodes_.load(); }
   /// A close() of a descriptor of `h` (FUSE FLUSH, which close(2) waits for): journals writes
   /// made since the last record, so a reader that runs right after close() returns (git status
   /// through `cove fsmonitor`) finds them. A passthrough handle may still be written after it
@@ -189,6 +187,12 @@ class Filesystem {
   base::Result<void> reserve_inode();
   void unreserve_inode() { used_inodes_--; }
   void scan_usage();
+  /// Usage is tracked only under a quota; without one, removals cost no extra stat.
+  bool quotas() const { return opts_.quota_bytes || opts_.quota_inodes; }
+  /// Before removing `name` in `parent_fd`: its attributes if a quota needs them.
+  bool stat_for_quota(int parent_fd, const std::string& name, struct stat& st) const;
+  /// After a removal: gives back the inode and blocks of what was removed.
+  void uncharge(const struct stat& st);
 
   std::atomic<int64_t> used_bytes_{0};
   std::atomic<int64_t> used_inodes_{0};

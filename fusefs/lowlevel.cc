@@ -11,12 +11,14 @@
 #include <climits>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "base/file.h"
+#include "base/mountinfo.h"
 #include "fusefs/device.h"
 #include "fusefs/watcher.h"
 
@@ -374,29 +376,46 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
 }
 
+// The handle of a directory request: the one OPENDIR made, or, after a zero-message opendir
+// (the kernel sends fh 0), one opened for this request alone, view checked, and released with it.
+class DirHandle {
+ public:
+  DirHandle(Filesystem* fs, fuse_file_info* fi) : fs_(fs), h_(handle_of(fi)) {}
+  DirHandle(const DirHandle&) = delete;
+  DirHandle& operator=(const DirHandle&) = delete;
+  ~DirHandle() {
+    if (own_) {
+      fs_->releasedir(*own_);
+    }
+  }
+  /// The handle, or nullptr after replying the error of opening one.
+  Handle* get(fuse_req_t req, fuse_ino_t ino, const Requester& who) {
+    if (h_ == nullptr) {
+      auto opened = fs_->opendir(who, ino);
+      if (!opened) {
+        reply_err(req, opened.error());
+        return nullptr;
+      }
+      own_ = std::move(*opened);
+      h_ = own_.get();
+    }
+    return h_;
+  }
+
+ private:
+  Filesystem* fs_;
+  Handle* h_;
+  std::unique_ptr<Handle> own_;
+};
+
 void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus) {
   Filesystem* fs = fs_of(req);
   Requester who = requester(req);
-  Handle* h = handle_of(fi);
-  std::unique_ptr<Handle> own;  // zero-message opendir: this request's own handle
+  DirHandle dir(fs, fi);
+  Handle* h = dir.get(req, ino, who);
   if (h == nullptr) {
-    auto opened = fs->opendir(who, ino);
-    if (!opened) {
-      reply_err(req, opened.error());
-      return;
-    }
-    own = std::move(*opened);
-    h = own.get();
+    return;
   }
-  struct CloseOwn {
-    Filesystem* fs;
-    Handle* h;
-    ~CloseOwn() {
-      if (h != nullptr) {
-        fs->releasedir(*h);
-      }
-    }
-  } close_own{fs, own.get()};
   std::vector<char> buf(size);
   size_t used = 0;
   auto r = fs->readdir(who, *h, off, [&](const DirEntry& e) {
@@ -459,34 +478,19 @@ void op_releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
-  (void)ino;
   Filesystem* fs = fs_of(req);
-  Handle* h = handle_of(fi);
-  std::unique_ptr<Handle> own;  // zero-message opendir
+  DirHandle dir(fs, fi);
+  Handle* h = dir.get(req, ino, requester(req));
   if (h == nullptr) {
-    auto opened = fs->opendir(requester(req), ino);
-    if (!opened) {
-      reply_err(req, opened.error());
-      return;
-    }
-    own = std::move(*opened);
-    h = own.get();
+    return;
   }
   auto d = fs->dir_stream(*h);
   if (!d) {
-    if (own) {
-      fs->releasedir(*own);
-    }
     reply_err(req, d.error());
     return;
   }
   int fd = ::dirfd(*d);
   int rc = datasync ? ::fdatasync(fd) : ::fsync(fd);
-  int saved = errno;
-  if (own) {
-    fs->releasedir(*own);
-  }
-  errno = saved;
   fuse_reply_err(req, rc == 0 ? 0 : errno);
 }
 
@@ -601,20 +605,6 @@ fuse_lowlevel_ops make_ops() {
   return ops;
 }
 
-// Octal escapes in /proc/self/mountinfo ("\040" for a space).
-std::string unescape_mountinfo(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8)));
-      i += 3;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 // The canonical path of a mountpoint without touching the mountpoint itself (a dead or stuck
 // FUSE mount can make even lstat(2) of it hang): its parent resolved, plus its name.
 std::string canonical_mountpoint(const std::string& path) {
@@ -634,32 +624,20 @@ std::string canonical_mountpoint(const std::string& path) {
 }
 
 
-// The mount's device number ("0:39") from /proc/self/mountinfo.
-std::string mount_device(const std::string& path) {
+// The visible mount at `path` (the last one listed there), from /proc/self/mountinfo.
+std::optional<base::MountInfo> mount_at(const std::string& path) {
   auto text = base::read_file("/proc/self/mountinfo");
   if (!text) {
-    return "";
+    return std::nullopt;
   }
-  std::string dev;
-  size_t i = 0;
-  while (i < text->size()) {
-    size_t nl = text->find('\n', i);
-    std::string line = text->substr(i, nl == std::string::npos ? std::string::npos : nl - i);
-    i = nl == std::string::npos ? text->size() : nl + 1;
-    // id parent maj:min root mountpoint ...
-    size_t a = line.find(' ');
-    size_t b = line.find(' ', a + 1);
-    size_t c = line.find(' ', b + 1);
-    size_t d = line.find(' ', c + 1);
-    size_t e = line.find(' ', d + 1);
-    if (e == std::string::npos) {
-      continue;
-    }
-    if (unescape_mountinfo(line.substr(d + 1, e - d - 1)) == canonical_mountpoint(path)) {
-      dev = line.substr(b + 1, c - b - 1);
+  std::string want = canonical_mountpoint(path);
+  std::optional<base::MountInfo> found;
+  for (auto& m : base::parse_mountinfo(*text)) {
+    if (m.mount_point == want) {
+      found = std::move(m);
     }
   }
-  return dev;
+  return found;
 }
 
 // True if the pid in `pidfile` is a covefs that is running (not a zombie).
@@ -683,64 +661,34 @@ bool covefs_alive(const std::string& pidfile) {
   return comm == "covefs" && state != 'Z' && state != 'X';
 }
 
-// Writes 1 to /sys/fs/fuse/connections/<minor>/abort (mounting fusectl there if needed).
+// Writes 1 to /sys/fs/fuse/connections/<minor>/abort. Where fusectl is not mounted there (no
+// systemd), covefs mounts it for this write and unmounts it again: the host keeps its mounts.
 void abort_connection(const std::string& mountpoint) {
-  std::string dev = mount_device(mountpoint);
+  auto m = mount_at(mountpoint);
+  std::string dev = m ? m->dev : "";
   auto colon = dev.find(':');
   if (colon == std::string::npos) {
     return;
   }
   std::string conn = "/sys/fs/fuse/connections";
   struct stat st {};
-  if (::stat((conn + "/" + dev.substr(colon + 1)).c_str(), &st) != 0) {
-    ::mount("fusectl", conn.c_str(), "fusectl", 0, nullptr);
-  }
+  bool mounted_here = ::stat((conn + "/" + dev.substr(colon + 1)).c_str(), &st) != 0 &&
+                      ::mount("fusectl", conn.c_str(), "fusectl", 0, nullptr) == 0;
   int fd = ::open((conn + "/" + dev.substr(colon + 1) + "/abort").c_str(), O_WRONLY | O_CLOEXEC);
   if (fd >= 0) {
     [[maybe_unused]] ssize_t n = ::write(fd, "1", 1);
     ::close(fd);
+  }
+  if (mounted_here) {
+    ::umount2(conn.c_str(), MNT_DETACH);
   }
 }
 
 }  // namespace
 
 std::string mounted_fstype(const std::string& path) {
-  std::string want = canonical_mountpoint(path);
-  auto text = base::read_file("/proc/self/mountinfo");
-  if (!text) {
-    return "";
-  }
-  std::string found;
-  size_t i = 0;
-  while (i < text->size()) {
-    size_t nl = text->find('\n', i);
-    if (nl == std::string::npos) {
-      nl = text->size();
-    }
-    std::string line = text->substr(i, nl - i);
-    i = nl + 1;
-    // id parent maj:min root mountpoint options [optional...] - fstype source superopts
-    std::vector<std::string> f;
-    size_t p = 0;
-    while (p < line.size()) {
-      size_t sp = line.find(' ', p);
-      if (sp == std::string::npos) {
-        sp = line.size();
-      }
-      f.push_back(line.substr(p, sp - p));
-      p = sp + 1;
-    }
-    if (f.size() < 5 || unescape_mountinfo(f[4]) != want) {
-      continue;
-    }
-    for (size_t k = 5; k + 1 < f.size(); ++k) {
-      if (f[k] == "-") {
-        found = f[k + 1];  // the last mount on a path is the visible one
-        break;
-      }
-    }
-  }
-  return found;
+  auto m = mount_at(path);
+  return m ? m->fstype : "";
 }
 
 base::Result<void> serve(Filesystem& fs, const MountOptions& mo) {

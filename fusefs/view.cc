@@ -4,8 +4,24 @@
 
 namespace fusefs {
 
+namespace {
+
+bool any_role_hides(const policy::Policy* policy) {
+  if (policy == nullptr) {
+    return false;
+  }
+  for (const auto& [name, role] : policy->roles) {
+    if (role.workspace && !role.workspace->hidden_paths.empty()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 Views::Views(const policy::Policy* policy, std::string team, bool default_rw)
-    : policy_(policy), team_(std::move(team)), default_rw_(default_rw) {}
+    : policy_(policy), team_(std::move(team)), default_rw_(default_rw), hides_names_(any_role_hides(policy)) {}
 
 const policy::Workspace* Views::workspace_of(const Caller& caller) const {
   if (policy_ == nullptr) {
@@ -47,18 +63,6 @@ bool Views::hidden(const Caller& caller, std::string_view path) const {
   }
   const policy::Workspace* ws = workspace_of(caller);
   return ws != nullptr && policy::path_matches_any(ws->hidden_paths, path);
-}
-
-bool Views::hides_names() const {
-  if (policy_ == nullptr) {
-    return false;
-  }
-  for (const auto& [name, role] : policy_->roles) {
-    if (role.workspace && !role.workspace->hidden_paths.empty()) {
-      return true;
-    }
-  }
-  return false;
 }
 
 bool Views::hidden_for_anyone(std::string_view path) const {

@@ -30,8 +30,8 @@ class Views {
   bool hidden(const Caller& caller, std::string_view path) const;
   /// True if `path` is hidden from some role, so that the kernel must not cache it.
   bool hidden_for_anyone(std::string_view path) const;
-  /// True if any role of the policy hides paths.
-  bool hides_names() const;
+  /// True if any role of the policy hides paths (fixed for the mount: asked at every OPENDIR).
+  bool hides_names() const { return hides_names_; }
 
  private:
   const policy::Workspace* workspace_of(const Caller& caller) const;
@@ -39,6 +39,7 @@ class Views {
   const policy::Policy* policy_;
   std::string team_;
   bool default_rw_;
+  bool hides_names_;
 };
 
 }  // namespace fusefs

@@ -1,29 +1,17 @@
 #pragma once
-// /proc/<pid>/mountinfo (proc(5)): one mount per line,
-//   36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 /dev/root rw,errors=continue
-// id, parent id, st_dev, root of the mount within its filesystem, mount point (relative to the
-// process's root), per-mount options, optional fields up to "-", filesystem type, source,
-// superblock options. Paths escape space, tab, newline and backslash as octal (\040).
+// Mounts as /proc/<pid>/mountinfo lists them (the parser is base/mountinfo.h), and where a
+// container's mount comes from on the host.
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "base/mountinfo.h"
+
 namespace cli {
 
-struct MountInfo {
-  std::string dev;  // "major:minor"
-  std::string root;
-  std::string mount_point;
-  std::vector<std::string> options;  // per-mount: rw/ro, nosuid, ...
-  std::string fstype;
-  std::string source;
-  std::vector<std::string> super_options;
-
-  bool read_only() const;
-};
-
-std::vector<MountInfo> parse_mountinfo(const std::string& text);
+using base::MountInfo;
+using base::parse_mountinfo;
 
 /// The host path a container's mount shows: the host mount of the same device whose root
 /// contains the container mount's root (a bind mount shares both), joined with the rest of the
