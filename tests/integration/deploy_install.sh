@@ -12,37 +12,15 @@
 #      BinaryName, dev.cove.* annotations passed), and the Kubernetes policy that the ConfigMap's
 #      jq filter makes from the sample passes `cove policy lint`.
 # Needs no root. Environment: COVE_BUILD (the CMake build dir, binaries built), COVE_SRC, COVE_CLI.
-set -u -o pipefail
-
-SCENARIO=$(basename "$0" .sh)
-COVE_SRC=${COVE_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-TEST_DIR=""
+# say, skip, fail and the EXIT cleanup of the temp dir come from lib.sh (nothing else of it runs
+# here: no runc, no containers).
+source "$(dirname "$0")/lib.sh"
 FAILED=0
 
-say() { echo "[$SCENARIO] $*"; }
-skip() {
-  echo "SKIP [$SCENARIO]: $*"
-  exit 77
-}
-fail() {
-  echo "FAIL [$SCENARIO]: $*" >&2
-  exit 1
-}
 # check_failed MSG: records a failure and goes on, so one run lists every missing piece.
 check_failed() {
   echo "FAIL [$SCENARIO]: $*" >&2
   FAILED=$((FAILED + 1))
-}
-cleanup() {
-  local rc=$?
-  if [[ -n $TEST_DIR && -d $TEST_DIR ]]; then
-    if [[ ${COVE_KEEP_TMP:-0} == 1 ]]; then
-      echo "[$SCENARIO] kept $TEST_DIR" >&2
-    else
-      rm -rf --one-file-system "$TEST_DIR"
-    fi
-  fi
-  exit "$rc"
 }
 
 [[ -n ${COVE_BUILD:-} ]] || skip "COVE_BUILD is not set (run through ctest, or set it to the build dir)"

@@ -502,6 +502,16 @@ check() {
   fi
 }
 
+# table_header: the header rows of a table with one column per filesystem.
+table_header() {
+  printf '| |'
+  for fs in "${FILESYSTEMS[@]}"; do printf ' %s |' "$fs"; done
+  echo
+  printf '|---|'
+  for fs in "${FILESYSTEMS[@]}"; do printf -- '---|'; done
+  echo
+}
+
 cmdline="tools/bench/fs_bench.sh${ARGS_GIVEN[*]:+ ${ARGS_GIVEN[*]}}"
 [[ -n $PASSTHROUGH_HP ]] && cmdline="PASSTHROUGH_HP=$PASSTHROUGH_HP $cmdline"
 # Sizes given in the environment are part of the command that reproduces the numbers.
@@ -544,12 +554,7 @@ REPORT=$WORK/report.md
   echo "Median of $RUNS run(s) each; in parentheses the ratio to native in the same run (throughput:"
   echo "this / native, higher is better; times: this / native, lower is better)."
   echo
-  printf '| |'
-  for fs in "${FILESYSTEMS[@]}"; do printf ' %s |' "$fs"; done
-  echo
-  printf '|---|'
-  for fs in "${FILESYSTEMS[@]}"; do printf -- '---|'; done
-  echo
+  table_header
   for m in "${METRICS[@]}"; do
     printf '| %s |' "$(label "$m")"
     for fs in "${FILESYSTEMS[@]}"; do
@@ -588,12 +593,7 @@ REPORT=$WORK/report.md
   echo
   echo "Every run (in order):"
   echo
-  printf '| |'
-  for fs in "${FILESYSTEMS[@]}"; do printf ' %s |' "$fs"; done
-  echo
-  printf '|---|'
-  for fs in "${FILESYSTEMS[@]}"; do printf -- '---|'; done
-  echo
+  table_header
   for m in "${METRICS[@]}"; do
     printf '| %s |' "$m"
     for fs in "${FILESYSTEMS[@]}"; do
