@@ -151,7 +151,7 @@ std::vector<Check> check_daemon_json(const std::string& file, const std::optiona
     c.subject = name;
     c.facts["path"] = path;
     c.facts["runtimeArgs"] = args;
-    c.facts["role"] = role.empty() ? Json(nullptr) : Json(role);
+    c.facts["role"] = string_or_null(role);
     if (path.empty()) {
       c.status = CheckStatus::kFail;
       c.detail = fmt::format("runtimes.{} in {} has no \"path\"", name, file);
@@ -285,7 +285,7 @@ Json doctor_json(const std::vector<Check>& checks) {
     e["subject"] = c.subject;
     e["status"] = check_status_name(c.status);
     e["detail"] = c.detail;
-    e["fix"] = c.fix.empty() ? Json(nullptr) : Json(c.fix);
+    e["fix"] = string_or_null(c.fix);
     e["facts"] = c.facts;
     list.push_back(std::move(e));
   }
@@ -422,7 +422,7 @@ int doctor(const DoctorOptions& o, const Io& io) {
       auto v = run_process({*path, "--version"}, o.timeout_ms);
       std::string version = v && v->exit_code == 0 ? version_line(v->out) : "";
       c.facts["path"] = *path;
-      c.facts["version"] = version.empty() ? Json(nullptr) : Json(version);
+      c.facts["version"] = string_or_null(version);
       if (version.empty()) {
         c.status = CheckStatus::kFail;
         c.detail = *path + " --version failed" +

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 
 #include <fmt/format.h>
 
@@ -100,6 +101,8 @@ void print_findings(const Io& io, const std::vector<Finding>& findings) {
   }
 }
 
+Json string_or_null(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
+
 std::string short_id(const std::string& id) {
   if (id.size() == 64 && id.find_first_not_of("0123456789abcdef") == std::string::npos) {
     return id.substr(0, 12);
@@ -116,6 +119,21 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
     out += items[i];
   }
   return out;
+}
+
+std::string rfc3339_utc(int64_t ns, bool nanoseconds) {
+  int64_t secs = ns / 1000000000;
+  int64_t frac = ns % 1000000000;
+  if (frac < 0) {
+    frac += 1000000000;
+    --secs;
+  }
+  time_t t = static_cast<time_t>(secs);
+  struct tm tm {};
+  ::gmtime_r(&t, &tm);
+  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                                tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return nanoseconds ? out + fmt::format(".{:09}Z", frac) : out + "Z";
 }
 
 std::string format_bytes(int64_t bytes) {

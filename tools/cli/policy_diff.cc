@@ -386,7 +386,7 @@ int policy_diff(const PolicyDiffOptions& o, const Io& io) {
     j["changes"] = Json::array();
     for (const auto& c : changes) {
       j["changes"].push_back(Json{{"effect", effect_name(c.effect)},
-                                  {"role", c.role.empty() ? Json() : Json(c.role)},
+                                  {"role", string_or_null(c.role)},
                                   {"field", c.field},
                                   {"from", c.from},
                                   {"to", c.to},

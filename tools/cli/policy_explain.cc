@@ -147,14 +147,14 @@ Json explain_policy(const policy::Policy& p, const std::optional<std::string>& r
   Json j;
   j["policy"] = p.path;
   j["digest"] = p.digest;
-  j["auditLog"] = p.audit_log.empty() ? Json() : Json(p.audit_log);
+  j["auditLog"] = string_or_null(p.audit_log);
   j["stateDir"] = p.state_dir;
   j["workspaceRoot"] = p.workspace_root;
   j["defaultBackend"] = p.default_backend;
   const char* action = p.unmatched == policy::Unmatched::kRefuse        ? "refuse"
                        : p.unmatched == policy::Unmatched::kPassthrough ? "passthrough"
                                                                         : "role";
-  j["unmatched"] = Json{{"action", action}, {"role", p.unmatched_role.empty() ? Json() : Json(p.unmatched_role)}};
+  j["unmatched"] = Json{{"action", action}, {"role", string_or_null(p.unmatched_role)}};
   j["roles"] = Json::array();
   for (const auto& [name, r] : p.roles) {
     if (!role || *role == name) {

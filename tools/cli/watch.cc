@@ -7,33 +7,19 @@
 #include <cerrno>
 #include <cstring>
 #include <csignal>
-#include <ctime>
 #include <optional>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include "base/fd.h"
+#include "tools/cli/workspace.h"
 
 namespace cli {
 
 namespace {
 
 constexpr size_t kBatch = 4096;
-
-std::string rfc3339_ns(int64_t ns) {
-  int64_t secs = ns / 1000000000;
-  int64_t frac = ns % 1000000000;
-  if (frac < 0) {
-    frac += 1000000000;
-    --secs;
-  }
-  time_t t = static_cast<time_t>(secs);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-}
 
 std::string json_string(const std::string& s) {
   return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -82,7 +68,7 @@ class SignalGuard {
 
 }  // namespace
 
-std::string default_journal_dir(const std::string& team) { return "/var/lib/cove/journal/" + team; }
+std::string default_journal_dir(const std::string& team) { return WsPaths().journal(team); }
 
 std::string watch_record_line(const base::JournalRecord& record, const std::string& team) {
   // The journal's own line keeps its keys and string escapes; `time` goes after `seq` and
@@ -92,7 +78,7 @@ std::string watch_record_line(const base::JournalRecord& record, const std::stri
     line.pop_back();
   }
   std::string head = fmt::format("{{\"seq\":{},", record.seq);
-  std::string out = head + "\"time\":\"" + rfc3339_ns(record.time_ns) + "\",";
+  std::string out = head + "\"time\":\"" + rfc3339_utc(record.time_ns) + "\",";
   if (line.compare(0, head.size(), head) == 0) {
     out += line.substr(head.size());
   } else {

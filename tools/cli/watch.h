@@ -33,7 +33,8 @@ class App;
 
 namespace cli {
 
-/// The default journal of a team, as docker/covefs@.service passes it to covefs.
+/// The default journal of a team, as docker/covefs@.service passes it to covefs (WsPaths's
+/// default journal root).
 std::string default_journal_dir(const std::string& team);
 
 /// The JSON line (with '\n') `cove watch` prints for a record.

@@ -54,15 +54,6 @@ void catch_up(TeamJournal& tj) {
   }
 }
 
-std::string rfc3339(int64_t ns) {
-  time_t secs = static_cast<time_t>(ns / 1000000000);
-  struct tm tm {};
-  ::gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 int64_t now_ns() { return static_cast<int64_t>(base::now_unix() * 1e9); }
 
 // Waits up to `timeout_ms` for process `pid` (not our child: the container's init) to exit.
@@ -249,12 +240,13 @@ int ws_gc(const WsPaths& paths, const WsGcOptions& o, const Io& io) {
       e["agent"] = rec.agent;
       e["pid"] = row.pid;
       e["lastWriteSeq"] = row.c.last_write ? Json(row.c.last_write->seq) : Json(nullptr);
-      e["lastWriteTime"] = row.c.last_write ? Json(rfc3339(row.c.last_write->time_ns)) : Json(nullptr);
+      e["lastWriteTime"] =
+          row.c.last_write ? Json(rfc3339_utc(row.c.last_write->time_ns, false)) : Json(nullptr);
       e["idleSeconds"] = row.c.idle_seconds;
       e["idle"] = row.c.idle;
       e["stopped"] = row.stopped;
-      e["signal"] = row.signal.empty() ? Json(nullptr) : Json(row.signal);
-      e["error"] = row.error.empty() ? Json(nullptr) : Json(row.error);
+      e["signal"] = string_or_null(row.signal);
+      e["error"] = string_or_null(row.error);
       list.push_back(std::move(e));
     }
     j["containers"] = std::move(list);
@@ -268,8 +260,9 @@ int ws_gc(const WsPaths& paths, const WsGcOptions& o, const Io& io) {
                            : row.c.idle ? (o.stop ? "idle" : "idle (--stop stops it)")
                                         : "busy";
       t.add({short_id(rec.id), rec.team, rec.role.empty() ? "-" : rec.role, rec.agent.empty() ? "-" : rec.agent,
-             row.c.last_write ? fmt::format("#{} {}", row.c.last_write->seq, rfc3339(row.c.last_write->time_ns))
-                              : "none",
+             row.c.last_write
+                 ? fmt::format("#{} {}", row.c.last_write->seq, rfc3339_utc(row.c.last_write->time_ns, false))
+                 : "none",
              format_duration(row.c.idle_seconds),
              Cell(action, row.stopped ? Color::kYellow : !row.error.empty() ? Color::kRed : Color::kNone)});
     }

@@ -58,12 +58,7 @@ TEST(Watch, NoFollowPrintsRecordsAfterSince) {
   }
   std::ostringstream out, err;
   cli::Io io{out, err, false};
-  cli::WatchOptions o;
-  o.team = "alpha";
-  o.journal = dir / "journal";
-  o.follow = false;
-  o.hangup_fd = -1;
-  o.since = 2;
+  cli::WatchOptions o{"alpha", 2, dir / "journal", false, -1, -1};
   EXPECT_EQ(cli::watch(o, io), 0) << err.str();
   auto lines = lines_of(out.str());
   ASSERT_EQ(lines.size(), 3u) << out.str();
@@ -95,12 +90,7 @@ TEST(Watch, GapBeforeTheRetainedJournal) {
   }
   std::ostringstream out, err;
   cli::Io io{out, err, false};
-  cli::WatchOptions o;
-  o.team = "alpha";
-  o.journal = dir / "journal";
-  o.follow = false;
-  o.hangup_fd = -1;
-  o.since = 0;
+  cli::WatchOptions o{"alpha", 0, dir / "journal", false, -1, -1};
   EXPECT_EQ(cli::watch(o, io), 0) << err.str();
   auto lines = lines_of(out.str());
   ASSERT_FALSE(lines.empty());
