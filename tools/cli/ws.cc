@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "policy/policy.h"
+#include "tools/cli/process.h"
 
 namespace cli {
 
@@ -29,6 +31,27 @@ int chown_one(const char* path, const struct stat* /*st*/, int /*flag*/, FTW* /*
 }
 
 }  // namespace
+
+bool is_workspace(const WsPaths& paths, const std::string& team) {
+  struct stat st {};
+  return valid_team_name(team) && ::stat(paths.workspace(team).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::vector<std::string> git_argv(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"git", "-c", "safe.directory=*", "-c", "core.hooksPath=/dev/null"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+std::string git_line(const std::string& repo, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"-C", repo};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = run_process(git_argv(argv), 10000);
+  if (!r || r->exit_code != 0) {
+    return "";
+  }
+  return r->out.substr(0, r->out.find('\n'));
+}
 
 base::Result<std::optional<std::pair<uid_t, gid_t>>> parse_owner(const std::string& text) {
   if (text == "none") {

@@ -106,6 +106,17 @@ int ws_session_add(const WsPaths& paths, const WsSessionOptions& o, const Io& io
 int ws_session_remove(const WsPaths& paths, const WsSessionOptions& o, const Io& io);
 int ws_gc(const WsPaths& paths, const WsGcOptions& o, const Io& io);
 
+/// True if `team` is a valid team name whose workspace (paths.workspace(team)) is a directory.
+bool is_workspace(const WsPaths& paths, const std::string& team);
+
+/// argv of `git ARGS` as cove runs it on a workspace: the ownership check off (the checkout
+/// belongs to the workspace owner, cove runs as root) and no hooks (a cloned repository cannot
+/// bring its own).
+std::vector<std::string> git_argv(const std::vector<std::string>& args);
+
+/// The first line of what `git -C repo ARGS` prints, "" when it fails.
+std::string git_line(const std::string& repo, const std::vector<std::string>& args);
+
 /// "UID:GID" -> the pair; "none" -> nullopt (ownership left alone). Error on anything else.
 [[nodiscard]] base::Result<std::optional<std::pair<uid_t, gid_t>>> parse_owner(const std::string& text);
 

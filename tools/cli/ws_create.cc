@@ -38,19 +38,6 @@ base::Result<bool> dir_is_empty(const std::string& path) {
   return empty;
 }
 
-std::string first_line(const std::string& s) {
-  size_t nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
-
-// git with the repository's ownership check off (the checkout belongs to the workspace owner,
-// cove runs as root) and no hooks (a cloned repository cannot bring its own).
-std::vector<std::string> git(std::vector<std::string> args) {
-  std::vector<std::string> argv = {"git", "-c", "safe.directory=*", "-c", "core.hooksPath=/dev/null"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return argv;
-}
-
 }  // namespace
 
 int ws_create(const WsPaths& paths, const WsCreateOptions& o, const Io& io) {
@@ -103,13 +90,13 @@ int ws_create(const WsPaths& paths, const WsCreateOptions& o, const Io& io) {
       clone.insert(clone.end(), {"--branch", branch});
     }
     clone.insert(clone.end(), {"--", o.repo, path});
-    steps.push_back(git(clone));
+    steps.push_back(git_argv(clone));
   } else {
     if (branch.empty()) {
       branch = "main";
     }
-    steps.push_back(git({"init", "-q", "--initial-branch=" + branch, path}));
-    steps.push_back(git({"-C", path, "-c", "user.name=cove", "-c", "user.email=cove@localhost", "commit", "-q",
+    steps.push_back(git_argv({"init", "-q", "--initial-branch=" + branch, path}));
+    steps.push_back(git_argv({"-C", path, "-c", "user.name=cove", "-c", "user.email=cove@localhost", "commit", "-q",
                          "--allow-empty", "-m", "cove: workspace " + o.team + " created"}));
   }
   for (const auto& argv : steps) {
@@ -117,7 +104,7 @@ int ws_create(const WsPaths& paths, const WsCreateOptions& o, const Io& io) {
     if (!r || r->exit_code != 0) {
       std::string why = !r ? r.error().message()
                         : r->timed_out ? "timed out"
-                                       : fmt::format("exit {}: {}", r->exit_code, first_line(r->err));
+                                       : fmt::format("exit {}: {}", r->exit_code, r->err.substr(0, r->err.find('\n')));
       io.err << name << ": " << join(argv, " ") << " failed: " << why << '\n';
       // Leave nothing half made: the directory as it was (absent, or empty).
       std::error_code ec;
@@ -131,10 +118,11 @@ int ws_create(const WsPaths& paths, const WsCreateOptions& o, const Io& io) {
       return kExitFindings;
     }
   }
-  auto rev = run_process(git({"-C", path, "rev-parse", "--abbrev-ref", "HEAD"}), 10000);
-  auto head = run_process(git({"-C", path, "rev-parse", "-q", "--verify", "HEAD"}), 10000);
-  std::string cur_branch = rev && rev->exit_code == 0 ? first_line(rev->out) : branch;
-  std::string head_oid = head && head->exit_code == 0 ? first_line(head->out) : "";
+  std::string cur_branch = git_line(path, {"rev-parse", "--abbrev-ref", "HEAD"});
+  if (cur_branch.empty()) {
+    cur_branch = branch;
+  }
+  std::string head_oid = git_line(path, {"rev-parse", "-q", "--verify", "HEAD"});
   if (*owner) {
     if (auto r = chown_tree(path, (*owner)->first, (*owner)->second); !r) {
       io.err << name << ": " << r.error().message() << '\n';
@@ -145,7 +133,7 @@ int ws_create(const WsPaths& paths, const WsCreateOptions& o, const Io& io) {
     Json j;
     j["team"] = o.team;
     j["path"] = path;
-    j["repo"] = o.repo.empty() ? Json(nullptr) : Json(o.repo);
+    j["repo"] = string_or_null(o.repo);
     j["branch"] = cur_branch;
     j["head"] = head_oid;
     j["owner"] = *owner ? Json(fmt::format("{}:{}", (*owner)->first, (*owner)->second)) : Json(nullptr);

@@ -16,8 +16,7 @@ namespace cli {
 namespace {
 
 bool check_team(const WsPaths& paths, const std::string& team, const std::string& name, const Io& io) {
-  struct stat st {};
-  if (!valid_team_name(team) || ::stat(paths.workspace(team).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  if (!is_workspace(paths, team)) {
     io.err << name << ": no workspace " << paths.workspace(team) << '\n';
     return false;
   }

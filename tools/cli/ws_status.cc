@@ -1,38 +1,18 @@
 // cove ws status [TEAM]: what each team's workspace is right now — the checkout (branch, HEAD),
 // the covefs mount (answering or not, probed with a deadline), the journal's last seq,
 // cove-sync (running, lag, last error) and the write sessions.
-#include <sys/stat.h>
-
 #include <fmt/format.h>
 
 #include "sync/session.h"
-#include "tools/cli/process.h"
 #include "tools/cli/ws.h"
 
 namespace cli {
-
-namespace {
-
-std::string git_line(const std::string& repo, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"git", "-c", "safe.directory=*", "-C", repo};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto r = run_process(argv, 10000);
-  if (!r || r->exit_code != 0) {
-    return "";
-  }
-  std::string s = r->out;
-  size_t nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
-
-}  // namespace
 
 int ws_status(const WsPaths& paths, const WsStatusOptions& o, const Io& io) {
   const std::string name = "cove ws status";
   std::vector<std::string> teams;
   if (!o.team.empty()) {
-    struct stat st {};
-    if (!valid_team_name(o.team) || ::stat(paths.workspace(o.team).c_str(), &st) != 0) {
+    if (!is_workspace(paths, o.team)) {
       io.err << name << ": no workspace " << paths.workspace(o.team) << '\n';
       return kExitUsage;
     }
@@ -56,14 +36,14 @@ int ws_status(const WsPaths& paths, const WsStatusOptions& o, const Io& io) {
     Json j;
     j["team"] = team;
     j["path"] = path;
-    j["branch"] = branch.empty() ? Json(nullptr) : Json(branch);
-    j["head"] = head.empty() ? Json(nullptr) : Json(head);
+    j["branch"] = string_or_null(branch);
+    j["head"] = string_or_null(head);
     Json jm;
     jm["mountpoint"] = m.mountpoint;
     jm["mounted"] = m.mounted;
     jm["answering"] = answering;
     jm["probe"] = m.probe ? Json(probe_state_name(m.probe->state)) : Json(nullptr);
-    jm["fstype"] = m.fstype.empty() ? Json(nullptr) : Json(m.fstype);
+    jm["fstype"] = string_or_null(m.fstype);
     jm["pid"] = m.covefs_pid != 0 && m.covefs_alive ? Json(m.covefs_pid) : Json(nullptr);
     j["mount"] = jm;
     Json jj;
