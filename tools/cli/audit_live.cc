@@ -11,6 +11,7 @@
 
 #include "policy/apply.h"
 #include "tools/cli/host_path.h"
+#include "tools/cli/mount_probe.h"
 
 namespace cli {
 
@@ -61,17 +62,6 @@ std::string show(const LimitValue& v, bool bytes) {
     return "unlimited";
   }
   return bytes ? fmt::format("{} ({})", *v.value, format_bytes(*v.value)) : std::to_string(*v.value);
-}
-
-// The visible mount at `point`: the last one mounted there.
-const MountInfo* mount_at(const std::vector<MountInfo>& mounts, const std::string& point) {
-  const MountInfo* found = nullptr;
-  for (const auto& m : mounts) {
-    if (m.mount_point == point) {
-      found = &m;
-    }
-  }
-  return found;
 }
 
 class Attestation {
@@ -223,7 +213,7 @@ class Attestation {
   void mounts() {
     std::string mountinfo = "/proc/" + std::to_string(f_.pid) + "/mountinfo";
     if (r_.readonly_rootfs) {
-      const MountInfo* root = mount_at(f_.mounts, "/");
+      const MountInfo* root = mount_at_path(f_.mounts, "/");
       if (root == nullptr || !root->read_only()) {
         add("mount /", prefix_ + ".readonlyRootfs", "ro", root == nullptr ? "not found" : "rw", mountinfo);
       }
@@ -231,7 +221,7 @@ class Attestation {
     const MountInfo* ws = nullptr;
     if (r_.workspace && !rec_.team.empty()) {
       const std::string& dest = r_.workspace->destination;
-      ws = mount_at(f_.mounts, dest);
+      ws = mount_at_path(f_.mounts, dest);
       std::string rule = prefix_ + ".workspace";
       if (ws == nullptr) {
         add("mount " + dest, rule, "team " + rec_.team + "'s workspace", "nothing mounted", mountinfo);
@@ -371,7 +361,7 @@ int audit_live(const AuditLiveOptions& o, const Io& io) {
       r.drift.push_back(Drift{"role", "roles", "a role of the policy",
                               "\"" + rec.role + "\", which the policy no longer has", policy_path});
     } else {
-      auto facts = reader.read(r.state.pid);
+      auto facts = reader.read(r.state.pid, host);
       if (!facts) {
         // The process may have exited between the state check and the read.
         if (reader.runtime_state(root, rec.id).state != RunState::kRunning) {
@@ -407,7 +397,7 @@ int audit_live(const AuditLiveOptions& o, const Io& io) {
              {"state", run_state_name(r.state.state)},
              {"pid", r.state.pid > 0 ? Json(r.state.pid) : Json()},
              {"attested", r.attested},
-             {"note", r.note.empty() ? Json() : Json(r.note)},
+             {"note", string_or_null(r.note)},
              {"drift", Json::array()}};
       for (const auto& d : r.drift) {
         c["drift"].push_back(Json{{"field", d.field},

@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <map>
 #include <sstream>
+
+#include "base/file.h"
 
 namespace cli {
 
@@ -13,16 +14,6 @@ namespace {
 // v1 reports "no limit" as the page counter's maximum rounded down to a page
 // (9223372036854771712 on 4 KiB pages); anything this large limits nothing.
 constexpr int64_t kV1Unlimited = int64_t{1} << 62;
-
-std::optional<std::string> read_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::optional<long long> parse_int(const std::string& s) {
   long long n = 0;
@@ -44,7 +35,7 @@ std::string trim(std::string s) {
 LimitValue read_limit(const std::string& path) {
   LimitValue v;
   v.file = path;
-  auto t = read_text(path);
+  auto t = base::read_file(path);
   if (!t) {
     return v;
   }
@@ -125,7 +116,7 @@ CgroupLimits read_cgroup_limits(const std::string& proc_cgroup, const std::vecto
     l.memory_reservation = read_limit(mem->second + "/memory.soft_limit_in_bytes");
     l.memory_swap = read_limit(mem->second + "/memory.memsw.limit_in_bytes");
     l.oom_kill_disable.file = mem->second + "/memory.oom_control";
-    if (auto t = read_text(l.oom_kill_disable.file)) {
+    if (auto t = base::read_file(l.oom_kill_disable.file)) {
       std::istringstream in(*t);
       std::string key;
       long long v = 0;
@@ -160,7 +151,7 @@ CgroupLimits read_cgroup_limits(const std::string& proc_cgroup, const std::vecto
     std::string file = h.v2 + "/cpu.max";
     l.cpu_quota.file = file;
     l.cpu_period.file = file;
-    if (auto t = read_text(file)) {
+    if (auto t = base::read_file(file)) {
       std::istringstream in(*t);
       std::string quota;
       long long period = 0;

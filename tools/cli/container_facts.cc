@@ -146,7 +146,7 @@ RuntimeState ProcReader::runtime_state(const std::string& root, const std::strin
   return st;
 }
 
-Result<ContainerFacts> ProcReader::read(int pid) const {
+Result<ContainerFacts> ProcReader::read(int pid, const std::vector<MountInfo>& host_mounts) const {
   ContainerFacts f;
   f.pid = pid;
   std::string dir = proc_ + "/" + std::to_string(pid);
@@ -162,7 +162,7 @@ Result<ContainerFacts> ProcReader::read(int pid) const {
     f.identity_uid_map = v.size() == 3 && v[0] == 0 && v[1] == 0;
   }
   COVE_TRY_ASSIGN(cgroup, base::read_file(dir + "/cgroup"));
-  f.cgroup = read_cgroup_limits(cgroup, host_mounts());
+  f.cgroup = read_cgroup_limits(cgroup, host_mounts);
   return f;
 }
 

@@ -58,8 +58,9 @@ class ProcReader {
   /// exec.fifo still waits for `start`.
   RuntimeState runtime_state(const std::string& root, const std::string& id) const;
 
-  /// Everything about the process `pid` that audit live compares.
-  [[nodiscard]] base::Result<ContainerFacts> read(int pid) const;
+  /// Everything about the process `pid` that audit live compares; `host_mounts` (read once by
+  /// the caller, see host_mounts()) locate its cgroup hierarchies.
+  [[nodiscard]] base::Result<ContainerFacts> read(int pid, const std::vector<MountInfo>& host_mounts) const;
 
   /// The reader's own mounts (the host's, when cove runs on the host): to find cgroup
   /// hierarchies and the host paths behind a container's bind mounts.

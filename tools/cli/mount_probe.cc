@@ -19,11 +19,11 @@
 
 namespace cli {
 
-std::optional<MountInfo> mount_at_path(const std::vector<MountInfo>& mounts, const std::string& mount_point) {
-  std::optional<MountInfo> found;
+const MountInfo* mount_at_path(const std::vector<MountInfo>& mounts, const std::string& mount_point) {
+  const MountInfo* found = nullptr;
   for (const auto& m : mounts) {
     if (m.mount_point == mount_point) {
-      found = m;
+      found = &m;
     }
   }
   return found;

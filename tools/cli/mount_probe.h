@@ -16,8 +16,8 @@
 
 namespace cli {
 
-/// The visible mount at `mount_point` (the last one mounted there), or nullopt.
-std::optional<MountInfo> mount_at_path(const std::vector<MountInfo>& mounts, const std::string& mount_point);
+/// The visible mount at `mount_point` (the last one mounted there) within `mounts`, or null.
+const MountInfo* mount_at_path(const std::vector<MountInfo>& mounts, const std::string& mount_point);
 
 /// The mounts of this process (/proc/self/mountinfo).
 std::vector<MountInfo> own_mounts();

@@ -47,8 +47,9 @@ std::optional<std::string> find_covefs(const std::string& given) {
 }
 
 std::string dev_at(const std::string& mountpoint) {
-  auto m = mount_at_path(own_mounts(), mountpoint);
-  return m && m->fstype == "fuse.covefs" ? m->dev : "";
+  std::vector<MountInfo> mounts = own_mounts();
+  const MountInfo* m = mount_at_path(mounts, mountpoint);
+  return m != nullptr && m->fstype == "fuse.covefs" ? m->dev : "";
 }
 
 std::string log_since(const std::string& log, off_t offset) {
@@ -72,8 +73,7 @@ int ws_mount(const WsPaths& paths, const WsMountOptions& o, const Io& io) {
     return kExitUsage;
   }
   std::string source = paths.workspace(o.team);
-  struct stat st {};
-  if (::stat(source.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  if (!is_workspace(paths, o.team)) {
     io.err << name << ": no workspace " << source << " (create it: cove ws create " << o.team
            << paths.non_default_flags() << ")\n";
     return kExitUsage;
@@ -98,6 +98,7 @@ int ws_mount(const WsPaths& paths, const WsMountOptions& o, const Io& io) {
   }
   // The mountpoint itself may be a dead mount (ENOTCONN), which covefs recovers: create it only
   // when nothing is there.
+  struct stat st {};
   if (::lstat(mountpoint.c_str(), &st) != 0 && errno == ENOENT && ::mkdir(mountpoint.c_str(), 0755) != 0) {
     io.err << name << ": mkdir " << mountpoint << ": " << std::strerror(errno) << '\n';
     return kExitFindings;

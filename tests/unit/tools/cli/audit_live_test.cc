@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 
+#include "tests/unit/tools/cli/cli_temp_dir.h"
 #include "tools/cli/cgroup_limits.h"
 #include "tools/cli/container_facts.h"
 #include "tools/cli/mountinfo.h"
@@ -188,17 +188,10 @@ TEST(Mountinfo, ParsesEscapesAndMapsBindsToHostPaths) {
 
 class FakeProc : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/cove-cli-proc.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  void write(const std::string& rel, const std::string& text) {
-    fs::create_directories(fs::path(dir_ + "/" + rel).parent_path());
-    std::ofstream(dir_ + "/" + rel) << text;
-  }
-  std::string dir_;
+  void SetUp() override { ASSERT_FALSE(dir_.empty()); }
+  void write(const std::string& rel, const std::string& text) { tree_.write(rel, text); }
+  cove_test::TempTree tree_;
+  const std::string dir_ = tree_.path();
 };
 
 TEST_F(FakeProc, CgroupV1Limits) {
@@ -267,7 +260,7 @@ TEST_F(FakeProc, RuntimeStateAndFacts) {
   EXPECT_EQ(st.pid, 77);
   EXPECT_EQ(r.runtime_state(dir_ + "/root", "c2").state, cli::RunState::kAbsent);
 
-  auto facts = r.read(77);
+  auto facts = r.read(77, r.host_mounts());
   ASSERT_TRUE(facts) << facts.error().message();
   EXPECT_EQ(facts->status.seccomp, 2);
   EXPECT_TRUE(facts->identity_uid_map);
