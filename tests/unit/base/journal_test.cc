@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "base/file.h"
+#include "tests/unit/temp_dir.h"
 
 namespace {
 
@@ -30,21 +31,10 @@ using base::JournalReader;
 using base::JournalRecord;
 using base::JournalWriter;
 
-class TempDir {
+/// Named for the journal, so a leftover directory says which test left it.
+class TempDir : public cove_test::TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/cove-journal-test-XXXXXX";
-    const char* d = ::mkdtemp(tmpl);
-    path_ = d != nullptr ? d : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : cove_test::TempDir("cove-journal-test") {}
 };
 
 const Attribution kAgent{"3f2a9c", "a1", "agent"};
