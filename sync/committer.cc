@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
+#include <string_view>
 
 #include "sync/log.h"
 
@@ -77,6 +78,9 @@ base::Result<git_oid> empty_tree(git_repository* repo) {
   return id;
 }
 
+std::string_view name_of(const WorkdirDirent& e) { return e.name; }
+std::string_view name_of(std::string_view name) { return name; }
+
 }  // namespace
 
 Author author_for(const std::string& agent, const std::string& container, const std::string& team) {
@@ -91,18 +95,14 @@ Author author_for(const std::string& agent, const std::string& container, const 
 }
 
 base::Result<std::unique_ptr<Committer>> Committer::open(const CommitterOptions& options) {
-  git_init_once();
   CommitterOptions opts = options;
   if (opts.sync_id.empty()) {
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
     opts.sync_id = opts.team + "@" + host;
   }
-  git_repository* raw = nullptr;
-  // NO_SEARCH: the repository is exactly this directory's .git, never a parent's.
-  COVE_TRY(git_check(git_repository_open_ext(&raw, opts.repo.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr),
-                     fmt::format("open repository {}", opts.repo)));
-  RepoPtr repo(raw);
+  // The repository is exactly this directory's .git, never a parent's.
+  COVE_TRY_ASSIGN(repo, open_repository(opts.repo));
   if (git_repository_is_bare(repo.get()) != 0) {
     return base::Error::make(EINVAL, "repository {} is bare: cove-sync commits a working tree", opts.repo);
   }
@@ -152,9 +152,10 @@ base::Result<void> Committer::reconcile(git_tree* base, const std::string& path,
     return {};  // a submodule: its checkout is its own repository
   }
   COVE_TRY_ASSIGN(st, workdir_.stat(path));
+  bool was_tree = be.exists && be.type == GIT_OBJECT_TREE;
   auto remove = [&](char status) {
     if (be.exists) {
-      edits[path] = Edit{true, {}, GIT_FILEMODE_BLOB, status};
+      edits[path] = Edit{true, {}, GIT_FILEMODE_BLOB, status, was_tree};
     } else {
       edits.erase(path);
     }
@@ -179,12 +180,12 @@ base::Result<void> Committer::reconcile(git_tree* base, const std::string& path,
           (be.mode == GIT_FILEMODE_LINK) == (blob->mode == GIT_FILEMODE_LINK)) {
         status = 'M';  // an executable bit flipped
       }
-      edits[path] = Edit{false, blob->id, blob->mode, status};
+      edits[path] = Edit{false, blob->id, blob->mode, status, was_tree};
       return {};
     }
     case EntryKind::kDir:
-      if (be.exists && be.type != GIT_OBJECT_TREE) {
-        edits[path] = Edit{true, {}, GIT_FILEMODE_BLOB, 'D'};
+      if (be.exists && !was_tree) {
+        edits[path] = Edit{true, {}, GIT_FILEMODE_BLOB, 'D', false};
       }
       if (deep) {
         return reconcile_dir(base, path, edits);
@@ -203,16 +204,16 @@ base::Result<void> Committer::reconcile_dir(git_tree* base, const std::string& p
   if (!listing) {
     return {};
   }
-  for (const auto& e : *listing) {
-    if (!path.empty() && e.name == ".git") {
-      return {};  // a nested repository: git records it (at most) as a gitlink, never its files
-    }
+  // The listing is sorted by name.
+  auto listed = [&](std::string_view name) {
+    return std::binary_search(listing->begin(), listing->end(), name,
+                              [](const auto& a, const auto& b) { return name_of(a) < name_of(b); });
+  };
+  if (!path.empty() && listed(".git")) {
+    return {};  // a nested repository: git records it (at most) as a gitlink, never its files
   }
-  BaseEntry be = base_entry(base, path);
-  std::set<std::string> present;
   for (const auto& e : *listing) {
     std::string child = path.empty() ? e.name : path + "/" + e.name;
-    present.insert(e.name);
     if (!committable_path(child) || (pending_elsewhere_ && pending_elsewhere_(child))) {
       continue;
     }
@@ -226,25 +227,21 @@ base::Result<void> Committer::reconcile_dir(git_tree* base, const std::string& p
     COVE_TRY(reconcile(base, child, true, edits));
   }
   // Tracked entries that are no longer in the directory.
-  if (be.exists && be.type == GIT_OBJECT_TREE) {
-    git_tree* raw = nullptr;
-    COVE_TRY(git_check(git_tree_lookup(&raw, repo_.get(), &be.id), "read tree " + path));
-    TreePtr sub(raw);
-    size_t n = git_tree_entrycount(sub.get());
-    for (size_t i = 0; i < n; i++) {
-      const git_tree_entry* te = git_tree_entry_byindex(sub.get(), i);
-      std::string name = git_tree_entry_name(te);
-      if (present.count(name) == 0) {
-        COVE_TRY(reconcile(base, path.empty() ? name : path + "/" + name, false, edits));
-      }
+  TreePtr sub;
+  git_tree* tracked = path.empty() ? base : nullptr;
+  if (!path.empty()) {
+    BaseEntry be = base_entry(base, path);
+    if (be.exists && be.type == GIT_OBJECT_TREE) {
+      COVE_TRY_ASSIGN(t, lookup_tree(repo_.get(), be.id));
+      sub = std::move(t);
+      tracked = sub.get();
     }
-  } else if (path.empty() && base != nullptr) {
-    size_t n = git_tree_entrycount(base);
-    for (size_t i = 0; i < n; i++) {
-      std::string name = git_tree_entry_name(git_tree_entry_byindex(base, i));
-      if (present.count(name) == 0) {
-        COVE_TRY(reconcile(base, name, false, edits));
-      }
+  }
+  size_t n = tracked != nullptr ? git_tree_entrycount(tracked) : 0;
+  for (size_t i = 0; i < n; i++) {
+    std::string_view name = git_tree_entry_name(git_tree_entry_byindex(tracked, i));
+    if (!listed(name)) {
+      COVE_TRY(reconcile(base, path.empty() ? std::string(name) : path + "/" + std::string(name), false, edits));
     }
   }
   return {};
@@ -276,8 +273,7 @@ base::Result<git_oid> Committer::build_tree(git_tree* base, const std::vector<Pa
   bool two_phase = false;
   std::map<std::string, bool> prefix_is_blob;
   for (const auto& path : upserts) {
-    BaseEntry be = base_entry(base, path);
-    if (be.exists && be.type == GIT_OBJECT_TREE) {
+    if (edits[path].was_tree) {
       removes.push_back(path);
       two_phase = true;
     }
@@ -332,16 +328,13 @@ base::Result<git_oid> Committer::build_tree(git_tree* base, const std::vector<Pa
     git_oid mid{};
     COVE_TRY(git_check(git_tree_create_updated(&mid, repo_.get(), base, rm_updates.size(), rm_updates.data()),
                        "update tree (removals)"));
-    git_tree* raw = nullptr;
-    COVE_TRY(git_check(git_tree_lookup(&raw, repo_.get(), &mid), "read tree"));
-    TreePtr mid_tree(raw);
+    COVE_TRY_ASSIGN(mid_tree, lookup_tree(repo_.get(), mid));
     COVE_TRY(git_check(git_tree_create_updated(&result, repo_.get(), mid_tree.get(), up_updates.size(),
                                                up_updates.data()),
                        "update tree"));
   }
   for (const auto& [path, e] : edits) {
-    BaseEntry be = base_entry(base, path);
-    out.push_back(PathEdit{e.status, be.type == GIT_OBJECT_TREE && e.remove ? path + "/" : path});
+    out.push_back(PathEdit{e.status, e.was_tree && e.remove ? path + "/" : path});
   }
   return result;
 }
@@ -374,39 +367,28 @@ base::Result<BatchOutcome> Committer::commit_once(const std::vector<ChangeGroup>
   COVE_TRY_ASSIGN(branch, head_branch());
   out.branch = branch;
   COVE_TRY_ASSIGN(tip, ref_target(branch));
-  CommitPtr parent;
-  TreePtr tree;
   if (tip) {
     out.head = *tip;
-    git_commit* c = nullptr;
-    COVE_TRY(git_check(git_commit_lookup(&c, repo_.get(), &*tip), "read " + branch));
-    parent.reset(c);
-    git_tree* t = nullptr;
-    COVE_TRY(git_check(git_commit_tree(&t, parent.get()), "read the tree of " + branch));
-    tree.reset(t);
-  } else {
-    COVE_TRY_ASSIGN(empty, empty_tree(repo_.get()));
-    git_tree* t = nullptr;
-    COVE_TRY(git_check(git_tree_lookup(&t, repo_.get(), &empty), "read the empty tree"));
-    tree.reset(t);
   }
+  COVE_TRY_ASSIGN(tip_tree_ptr, tip_tree(branch, tip));
 
+  // Each group's tree is built on the previous group's.
   struct Planned {
     size_t group;
-    git_oid tree;
+    TreePtr tree;
     std::vector<PathEdit> edits;
   };
   std::vector<Planned> planned;
+  git_tree* tree = tip_tree_ptr.get();
   for (size_t i = 0; i < groups.size(); i++) {
     std::vector<PathEdit> edits;
-    COVE_TRY_ASSIGN(new_tree, build_tree(tree.get(), groups[i].paths, edits));
-    if (git_oid_equal(&new_tree, git_tree_id(tree.get()))) {
+    COVE_TRY_ASSIGN(new_tree, build_tree(tree, groups[i].paths, edits));
+    if (git_oid_equal(&new_tree, git_tree_id(tree))) {
       continue;
     }
-    planned.push_back(Planned{i, new_tree, std::move(edits)});
-    git_tree* t = nullptr;
-    COVE_TRY(git_check(git_tree_lookup(&t, repo_.get(), &new_tree), "read new tree"));
-    tree.reset(t);
+    COVE_TRY_ASSIGN(new_tree_ptr, lookup_tree(repo_.get(), new_tree));
+    tree = new_tree_ptr.get();
+    planned.push_back(Planned{i, std::move(new_tree_ptr), std::move(edits)});
   }
   if (planned.empty()) {
     return out;
@@ -424,20 +406,16 @@ base::Result<BatchOutcome> Committer::commit_once(const std::vector<ChangeGroup>
     COVE_TRY(git_check(git_signature_now(&asig_raw, a.name.c_str(), a.email.c_str()),
                        fmt::format("author signature {} <{}>", a.name, a.email)));
     SigPtr author(asig_raw);
-    git_tree* t = nullptr;
-    COVE_TRY(git_check(git_tree_lookup(&t, repo_.get(), &p.tree), "read new tree"));
-    TreePtr commit_tree(t);
     CommitPtr prev_commit;
     if (prev) {
-      git_commit* c = nullptr;
-      COVE_TRY(git_check(git_commit_lookup(&c, repo_.get(), &*prev), "read parent"));
-      prev_commit.reset(c);
+      COVE_TRY_ASSIGN(c, lookup_commit(repo_.get(), *prev));
+      prev_commit = std::move(c);
     }
     const git_commit* parents[1] = {prev_commit.get()};
     std::string msg = message(a, p.edits, k + 1 == planned.size() ? std::optional<uint64_t>(seq) : std::nullopt);
     git_oid id{};
     COVE_TRY(git_check(git_commit_create(&id, repo_.get(), nullptr, author.get(), committer.get(), nullptr,
-                                         msg.c_str(), commit_tree.get(), prev ? 1 : 0, parents),
+                                         msg.c_str(), p.tree.get(), prev ? 1 : 0, parents),
                        "create commit"));
     out.commits.push_back(CommitMade{id, a.name, p.edits});
     prev = id;
@@ -461,6 +439,19 @@ base::Result<BatchOutcome> Committer::commit_once(const std::vector<ChangeGroup>
   git_reference_free(ref_raw);
   out.head = *prev;
   return out;
+}
+
+base::Result<TreePtr> Committer::tip_tree(const std::string& branch, const std::optional<git_oid>& tip) {
+  if (!tip) {
+    COVE_TRY_ASSIGN(empty, empty_tree(repo_.get()));
+    return lookup_tree(repo_.get(), empty);
+  }
+  COVE_TRY_ASSIGN(commit, lookup_commit(repo_.get(), *tip));
+  auto tree = commit_tree(commit.get());
+  if (!tree) {
+    return tree.error().wrap("{}", branch);
+  }
+  return tree;
 }
 
 bool Committer::clear_stale_lock(const std::string& ref, int min_age_s) {
@@ -498,14 +489,10 @@ base::Result<BatchOutcome> Committer::commit(const std::vector<ChangeGroup>& gro
 base::Result<std::vector<std::string>> Committer::scan() {
   COVE_TRY_ASSIGN(branch, head_branch());
   COVE_TRY_ASSIGN(tip, ref_target(branch));
-  TreePtr tree;
+  TreePtr tree;  // null for an unborn branch: everything in the working tree is new
   if (tip) {
-    git_commit* c = nullptr;
-    COVE_TRY(git_check(git_commit_lookup(&c, repo_.get(), &*tip), "read " + branch));
-    CommitPtr commit(c);
-    git_tree* t = nullptr;
-    COVE_TRY(git_check(git_commit_tree(&t, commit.get()), "read the tree of " + branch));
-    tree.reset(t);
+    COVE_TRY_ASSIGN(t, tip_tree(branch, tip));
+    tree = std::move(t);
   }
   git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
   opts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS | GIT_DIFF_INCLUDE_TYPECHANGE;
@@ -547,9 +534,7 @@ base::Result<std::optional<uint64_t>> Committer::committed_seq(size_t max_walk) 
   COVE_TRY(git_check(git_revwalk_push(walk.get(), &*tip), "revwalk push"));
   git_oid id{};
   for (size_t n = 0; n < max_walk && git_revwalk_next(&id, walk.get()) == 0; n++) {
-    git_commit* c = nullptr;
-    COVE_TRY(git_check(git_commit_lookup(&c, repo_.get(), &id), "read commit"));
-    CommitPtr commit(c);
+    COVE_TRY_ASSIGN(commit, lookup_commit(repo_.get(), id));
     git_message_trailer_array arr{};
     if (git_message_trailers(&arr, git_commit_message(commit.get())) < 0) {
       continue;

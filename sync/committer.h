@@ -145,6 +145,7 @@ class Committer {
     git_oid id{};
     git_filemode_t mode = GIT_FILEMODE_BLOB;
     char status = 'M';
+    bool was_tree = false;  ///< the base tree has a directory at this path
   };
   using EditMap = std::map<std::string, Edit>;
 
@@ -154,6 +155,8 @@ class Committer {
   [[nodiscard]] base::Result<void> reconcile(git_tree* base, const std::string& path, bool deep, EditMap& edits);
   [[nodiscard]] base::Result<void> reconcile_dir(git_tree* base, const std::string& path, EditMap& edits);
   [[nodiscard]] base::Result<BatchOutcome> commit_once(const std::vector<ChangeGroup>& groups, uint64_t seq);
+  /// The tree at the tip of `branch` (`tip`), or the empty tree when the branch is unborn.
+  [[nodiscard]] base::Result<TreePtr> tip_tree(const std::string& branch, const std::optional<git_oid>& tip);
 
   std::function<bool(const std::string&)> pending_elsewhere_;  // set for the duration of commit()
 

@@ -291,8 +291,8 @@ void Daemon::add_path(const base::JournalRecord& r, const std::string& journal_p
     return;
   }
   std::string key = !r.agent.empty() ? "a:" + r.agent : !r.container.empty() ? "c:" + r.container : "h:";
-  if (authors_.find(key) == authors_.end()) {
-    authors_[key] = author_for(r.agent, r.container, opts_.team);
+  if (auto [it, fresh] = authors_.try_emplace(key); fresh) {
+    it->second = author_for(r.agent, r.container, opts_.team);
   }
   // The journal's attribution wins over a host-side event for the same path (covefs's own
   // writes show up in the inotify watch too).
@@ -427,28 +427,25 @@ void Daemon::flush(bool all) {
 
   auto now = Clock::now();
   auto window = std::chrono::milliseconds(std::min(100, opts_.quiet_ms / 4));
-  std::vector<std::string> due_paths;
-  for (const auto& [path, p] : pending_) {
-    if (all || due(p) <= now + window) {
-      due_paths.push_back(path);
-    }
-  }
-  // The cursor after this batch: just below the oldest journal record still pending.
+  // One pass: the paths due now, and the cursor after this batch, just below the oldest journal
+  // record of a path still pending. The iterators stay valid until the paths are erased below.
+  std::vector<std::map<std::string, Pending>::iterator> due_paths;
   uint64_t batch_seq = seen_;
-  {
-    std::set<std::string> due_set(due_paths.begin(), due_paths.end());
-    for (const auto& [path, p] : pending_) {
-      if (p.first_seq != 0 && due_set.count(path) == 0) {
-        batch_seq = std::min(batch_seq, p.first_seq - 1);
-      }
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    const Pending& p = it->second;
+    if (all || due(p) <= now + window) {
+      due_paths.push_back(it);
+    } else if (p.first_seq != 0) {
+      batch_seq = std::min(batch_seq, p.first_seq - 1);
     }
   }
 
   // One group per author, in the order of each author's earliest change; host edits last.
   std::map<std::string, std::pair<uint64_t, std::vector<PathChange>>> by_author;
   std::vector<PathChange> host_paths;
-  for (const auto& path : due_paths) {
-    const Pending& p = pending_[path];
+  for (auto it : due_paths) {
+    const std::string& path = it->first;
+    const Pending& p = it->second;
     if (p.first_seq == 0) {
       host_paths.push_back(PathChange{path, p.deep});
       continue;
@@ -475,10 +472,9 @@ void Daemon::flush(bool all) {
   std::vector<std::string> changed;
   if (!groups.empty()) {
     auto started = Clock::now();
-    std::set<std::string> due_set(due_paths.begin(), due_paths.end());
-    auto out = committer_->commit(groups, batch_seq, [&](const std::string& path) {
-      return due_set.count(path) != 0 || pending_.count(path) != 0;
-    });
+    // Every due path is still in pending_ (erased after the commit).
+    auto out = committer_->commit(groups, batch_seq,
+                                  [&](const std::string& path) { return pending_.count(path) != 0; });
     if (!out) {
       fail("commit", out.error());
       backoff_ms_ = std::min(kMaxBackoffMs, backoff_ms_ == 0 ? 500 : backoff_ms_ * 2);
@@ -505,12 +501,17 @@ void Daemon::flush(bool all) {
       remote_due_ = remote_ != nullptr;
     }
     if (on_batch_) {
-      on_batch_(batch_seq, due_paths);
+      std::vector<std::string> paths;
+      paths.reserve(due_paths.size());
+      for (auto it : due_paths) {
+        paths.push_back(it->first);
+      }
+      on_batch_(batch_seq, paths);
     }
   }
   backoff_ms_ = 0;
-  for (const auto& path : due_paths) {
-    pending_.erase(path);
+  for (auto it : due_paths) {
+    pending_.erase(it);
   }
   if (pending_.empty()) {
     authors_.clear();
@@ -569,7 +570,7 @@ void Daemon::remote_round() {
   status_.last_fetch = base::now_rfc3339();
   if (!out) {
     fail("remote", out.error());
-    if (out.error().message().find("working tree changed") != std::string::npos) {
+    if (blocked_by_uncommitted_work(out.error())) {
       remote_due_ = true;  // the pending change is committed first, then the round again
       schedule();
     }
@@ -600,8 +601,13 @@ void Daemon::remote_round() {
 }
 
 void Daemon::write_status() {
+  // Written after every batch: copy only the paths the file shows, not all that are pending.
+  status_.pending_count = pending_.size();
   status_.pending_paths.clear();
   for (const auto& [path, p] : pending_) {
+    if (status_.pending_paths.size() == kStatusPendingPaths) {
+      break;
+    }
     status_.pending_paths.push_back(path);
   }
   if (auto r = covesync::write_status(opts_.status_file, status_); !r) {

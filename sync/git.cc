@@ -34,4 +34,30 @@ std::string oid_hex(const git_oid& oid) {
   return buf;
 }
 
+base::Result<RepoPtr> open_repository(const std::string& path) {
+  git_init_once();
+  git_repository* raw = nullptr;
+  COVE_TRY(git_check(git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr),
+                     fmt::format("open repository {}", path)));
+  return RepoPtr(raw);
+}
+
+base::Result<CommitPtr> lookup_commit(git_repository* repo, const git_oid& id) {
+  git_commit* c = nullptr;
+  COVE_TRY(git_check(git_commit_lookup(&c, repo, &id), "read commit " + oid_hex(id)));
+  return CommitPtr(c);
+}
+
+base::Result<TreePtr> lookup_tree(git_repository* repo, const git_oid& id) {
+  git_tree* t = nullptr;
+  COVE_TRY(git_check(git_tree_lookup(&t, repo, &id), "read tree " + oid_hex(id)));
+  return TreePtr(t);
+}
+
+base::Result<TreePtr> commit_tree(const git_commit* commit) {
+  git_tree* t = nullptr;
+  COVE_TRY(git_check(git_commit_tree(&t, commit), "read the tree of commit " + oid_hex(*git_commit_id(commit))));
+  return TreePtr(t);
+}
+
 }  // namespace covesync

@@ -53,4 +53,13 @@ inline base::Result<void> git_check(int rc, std::string_view what) {
 
 std::string oid_hex(const git_oid& oid);
 
+/// Opens the repository of exactly `path` (GIT_REPOSITORY_OPEN_NO_SEARCH: never a parent's),
+/// after git_init_once().
+[[nodiscard]] base::Result<RepoPtr> open_repository(const std::string& path);
+
+[[nodiscard]] base::Result<CommitPtr> lookup_commit(git_repository* repo, const git_oid& id);
+[[nodiscard]] base::Result<TreePtr> lookup_tree(git_repository* repo, const git_oid& id);
+/// The tree of `commit`.
+[[nodiscard]] base::Result<TreePtr> commit_tree(const git_commit* commit);
+
 }  // namespace covesync

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "sync/log.h"
 #include "sync/workdir.h"
@@ -23,7 +24,14 @@ namespace {
 constexpr uint32_t kMask = IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
                            IN_DELETE_SELF | IN_EXCL_UNLINK | IN_ONLYDIR;
 
-std::string join(const std::string& dir, const std::string& name) { return dir.empty() ? name : dir + "/" + name; }
+std::string join(const std::string& dir, std::string_view name) {
+  std::string out;
+  out.reserve(dir.size() + 1 + name.size());
+  if (!dir.empty()) {
+    out.append(dir).push_back('/');
+  }
+  return out.append(name);
+}
 
 bool is_git_name(const char* name) { return ::strcasecmp(name, ".git") == 0; }
 
@@ -185,8 +193,7 @@ HostEvents HostWatch::drain() {
       if (ev->len == 0) {
         continue;  // IN_DELETE_SELF and events on the directory itself: its parent reports it
       }
-      std::string dir = it->second;
-      std::string path = join(dir, ev->name);
+      std::string path = join(it->second, ev->name);
       if (!committable_path(path)) {
         continue;
       }

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <ctime>
 #include <set>
+#include <string_view>
 
 #include "base/time.h"
 #include "sync/log.h"
@@ -34,18 +35,6 @@ std::string utc_stamp() {
   return buf;
 }
 
-base::Result<CommitPtr> lookup_commit(git_repository* repo, const git_oid& id) {
-  git_commit* c = nullptr;
-  COVE_TRY(git_check(git_commit_lookup(&c, repo, &id), "read commit " + oid_hex(id)));
-  return CommitPtr(c);
-}
-
-base::Result<TreePtr> commit_tree(git_commit* c) {
-  git_tree* t = nullptr;
-  COVE_TRY(git_check(git_commit_tree(&t, c), "read tree"));
-  return TreePtr(t);
-}
-
 /// Paths that differ between two trees (both sides of renames), for the index refresh.
 base::Result<std::vector<std::string>> tree_diff_paths(git_repository* repo, git_tree* a, git_tree* b) {
   git_diff* raw = nullptr;
@@ -65,7 +54,14 @@ base::Result<std::vector<std::string>> tree_diff_paths(git_repository* repo, git
   return std::vector<std::string>(paths.begin(), paths.end());
 }
 
+/// The message of the EAGAIN a checkout returns when it would overwrite uncommitted work.
+constexpr std::string_view kWorkTreeChanged = "working tree changed since the last commit";
+
 }  // namespace
+
+bool blocked_by_uncommitted_work(const base::Error& e) {
+  return e.code() == EAGAIN && e.message().find(kWorkTreeChanged) != std::string::npos;
+}
 
 const char* action_name(RemoteAction a) {
   switch (a) {
@@ -141,8 +137,7 @@ base::Result<std::vector<std::string>> RemoteSync::move_to(const git_oid& expect
   co.baseline = from_tree.get();
   int rc = git_checkout_tree(repo, reinterpret_cast<git_object*>(to_tree.get()), &co);
   if (rc == GIT_ECONFLICT) {
-    return base::Error::make(EAGAIN, "working tree changed since the last commit; not checking out {}",
-                             oid_hex(target));
+    return base::Error::make(EAGAIN, "{}; not checking out {}", kWorkTreeChanged, oid_hex(target));
   }
   COVE_TRY(git_check(rc, "check out " + oid_hex(target)));
   git_reference* ref = nullptr;
@@ -188,19 +183,11 @@ base::Result<RemoteOutcome> RemoteSync::round(uint64_t seq) {
     return out;
   }
   out.head = *local;
-  if (!remote_tip) {
-    COVE_TRY_ASSIGN(ok, push({push_spec}));
-    if (!ok) {
-      return base::Error::make(EAGAIN, "push rejected");
-    }
-    out.action = RemoteAction::kPushed;
-    out.pushed = true;
+  if (remote_tip && git_oid_equal(&*local, &*remote_tip)) {
     return out;
   }
-  if (git_oid_equal(&*local, &*remote_tip)) {
-    return out;
-  }
-  if (git_graph_descendant_of(repo, &*local, &*remote_tip) == 1) {
+  // The remote has no such branch yet, or is behind.
+  if (!remote_tip || git_graph_descendant_of(repo, &*local, &*remote_tip) == 1) {
     COVE_TRY_ASSIGN(ok, push({push_spec}));
     if (!ok) {
       return base::Error::make(EAGAIN, "push rejected");
@@ -227,9 +214,7 @@ base::Result<RemoteOutcome> RemoteSync::round(uint64_t seq) {
   if (git_index_has_conflicts(merged.get()) == 0) {
     git_oid tree_id{};
     COVE_TRY(git_check(git_index_write_tree_to(&tree_id, merged.get(), repo), "write merged tree"));
-    git_tree* t = nullptr;
-    COVE_TRY(git_check(git_tree_lookup(&t, repo, &tree_id), "read merged tree"));
-    TreePtr tree(t);
+    COVE_TRY_ASSIGN(tree, lookup_tree(repo, tree_id));
     Author cs = author_for("cove-sync", "", committer_.options().team);
     git_signature* sig_raw = nullptr;
     COVE_TRY(git_check(git_signature_now(&sig_raw, cs.name.c_str(), cs.email.c_str()), "signature"));
@@ -291,8 +276,7 @@ base::Result<RemoteOutcome> RemoteSync::round(uint64_t seq) {
 base::Result<RemoteOutcome> RemoteSync::sync(uint64_t seq) {
   for (int attempt = 0;; attempt++) {
     auto r = round(seq);
-    if (r || r.error().code() != EAGAIN || attempt == 2 ||
-        r.error().message().find("working tree changed") != std::string::npos) {
+    if (r || r.error().code() != EAGAIN || attempt == 2 || blocked_by_uncommitted_work(r.error())) {
       return r;
     }
     log_warn("{}; fetching again", r.error().message());

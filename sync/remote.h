@@ -39,6 +39,11 @@ enum class RemoteAction { kUpToDate, kPushed, kFastForward, kMerged, kConflict }
 
 const char* action_name(RemoteAction a);
 
+/// True for the EAGAIN of a round that stopped because checking out the remote's tree would
+/// overwrite a working tree change not committed yet: fetching again does not help, committing
+/// the change first and then running the round again does.
+bool blocked_by_uncommitted_work(const base::Error& e);
+
 struct RemoteOutcome {
   RemoteAction action = RemoteAction::kUpToDate;
   std::optional<ConflictRecord> conflict;

@@ -15,14 +15,6 @@ namespace {
 
 using WorktreePtr = GitPtr<git_worktree, git_worktree_free>;
 
-base::Result<RepoPtr> open_repo(const std::string& repo) {
-  git_init_once();
-  git_repository* raw = nullptr;
-  COVE_TRY(git_check(git_repository_open_ext(&raw, repo.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr),
-                     "open repository " + repo));
-  return RepoPtr(raw);
-}
-
 /// Appends "/.worktrees/" to .gitignore unless a line already ignores it.
 base::Result<void> ignore_worktrees(const std::string& repo, git_repository* r) {
   int ignored = 0;
@@ -72,7 +64,7 @@ base::Result<SessionInfo> add_session(const std::string& repo, const std::string
   if (!valid_session_name(name)) {
     return base::Error::make(EINVAL, "invalid session name {:?}", name);
   }
-  COVE_TRY_ASSIGN(r, open_repo(repo));
+  COVE_TRY_ASSIGN(r, open_repository(repo));
   SessionInfo info{name, session_dir(repo, name), session_branch(name)};
   git_worktree* existing = nullptr;
   if (git_worktree_lookup(&existing, r.get(), name.c_str()) == 0) {
@@ -108,7 +100,7 @@ base::Result<void> remove_session(const std::string& repo, const std::string& na
   if (!valid_session_name(name)) {
     return base::Error::make(EINVAL, "invalid session name {:?}", name);
   }
-  COVE_TRY_ASSIGN(r, open_repo(repo));
+  COVE_TRY_ASSIGN(r, open_repository(repo));
   git_worktree* raw = nullptr;
   COVE_TRY(git_check(git_worktree_lookup(&raw, r.get(), name.c_str()), "session " + name));
   WorktreePtr wt(raw);
@@ -137,7 +129,7 @@ base::Result<void> remove_session(const std::string& repo, const std::string& na
 }
 
 base::Result<std::vector<SessionInfo>> list_sessions(const std::string& repo) {
-  COVE_TRY_ASSIGN(r, open_repo(repo));
+  COVE_TRY_ASSIGN(r, open_repository(repo));
   git_strarray names{};
   COVE_TRY(git_check(git_worktree_list(&names, r.get()), "list worktrees"));
   std::vector<SessionInfo> out;

@@ -21,9 +21,9 @@ std::string status_json(const SyncStatus& s) {
   j["lastSeqCommitted"] = s.last_seq_committed;
   j["journalLastSeq"] = s.journal_last_seq;
   j["lag"] = s.journal_last_seq > s.last_seq_committed ? s.journal_last_seq - s.last_seq_committed : 0;
-  j["pendingCount"] = s.pending_paths.size();
+  j["pendingCount"] = s.pending_count;
   J pending = J::array();
-  for (size_t i = 0; i < s.pending_paths.size() && i < 100; i++) {
+  for (size_t i = 0; i < s.pending_paths.size() && i < kStatusPendingPaths; i++) {
     pending.push_back(s.pending_paths[i]);
   }
   j["pendingPaths"] = pending;

@@ -20,6 +20,9 @@
 
 namespace covesync {
 
+/// How many pending paths the status file lists (pendingCount counts them all).
+constexpr size_t kStatusPendingPaths = 100;
+
 struct ConflictRecord {
   std::string branch;
   std::string time;
@@ -33,7 +36,8 @@ struct SyncStatus {
   uint64_t last_seq_seen = 0;
   uint64_t last_seq_committed = 0;
   uint64_t journal_last_seq = 0;
-  std::vector<std::string> pending_paths;  // all of them; the file shows the first 100
+  size_t pending_count = 0;
+  std::vector<std::string> pending_paths;  ///< the first kStatusPendingPaths of them
   uint64_t commits = 0;
   std::string last_commit;
   std::string head;

@@ -59,6 +59,12 @@ base::Result<std::optional<Parent>> open_parent(int root, std::string_view rel) 
   }
 }
 
+/// EIO with libgit2's last message: "write blob of <what><rel>: <message>".
+base::Error blob_error(std::string_view what, std::string_view rel) {
+  const git_error* e = git_error_last();
+  return base::Error::make(EIO, "write blob of {}{}: {}", what, rel, e != nullptr ? e->message : "?");
+}
+
 }  // namespace
 
 bool committable_path(std::string_view rel) {
@@ -145,8 +151,7 @@ base::Result<std::optional<WorkdirBlob>> Workdir::write_blob(git_odb* odb, std::
     }
     target.resize(static_cast<size_t>(n));
     if (git_odb_write(&out.id, odb, target.data(), target.size(), GIT_OBJECT_BLOB) < 0) {
-      return base::Error::make(EIO, "write blob of symlink {}: {}", rel,
-                               git_error_last() ? git_error_last()->message : "?");
+      return blob_error("symlink ", rel);
     }
     out.mode = GIT_FILEMODE_LINK;
     return std::optional<WorkdirBlob>(out);
@@ -174,7 +179,7 @@ base::Result<std::optional<WorkdirBlob>> Workdir::write_blob(git_odb* odb, std::
     git_odb_stream* stream = nullptr;
     auto size = static_cast<git_object_size_t>(s.st_size);
     if (git_odb_open_wstream(&stream, odb, size, GIT_OBJECT_BLOB) < 0) {
-      return base::Error::make(EIO, "write blob of {}: {}", rel, git_error_last() ? git_error_last()->message : "?");
+      return blob_error("", rel);
     }
     char buf[65536];
     uint64_t done = 0;
@@ -210,14 +215,14 @@ base::Result<std::optional<WorkdirBlob>> Workdir::write_blob(git_odb* odb, std::
     if (changed || !ok) {
       git_odb_stream_free(stream);
       if (!ok) {
-        return base::Error::make(EIO, "write blob of {}: {}", rel, git_error_last() ? git_error_last()->message : "?");
+        return blob_error("", rel);
       }
       continue;
     }
     int rc = git_odb_stream_finalize_write(&out.id, stream);
     git_odb_stream_free(stream);
     if (rc < 0) {
-      return base::Error::make(EIO, "write blob of {}: {}", rel, git_error_last() ? git_error_last()->message : "?");
+      return blob_error("", rel);
     }
     out.mode = (s.st_mode & S_IXUSR) != 0 ? GIT_FILEMODE_BLOB_EXECUTABLE : GIT_FILEMODE_BLOB;
     return std::optional<WorkdirBlob>(out);

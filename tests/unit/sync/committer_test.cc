@@ -15,10 +15,7 @@ using namespace synctest;
 
 class CommitterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    repo_ = tmp_.path() + "/repo";
-    init_repo(repo_);
-  }
+  void SetUp() override { repo_ = new_repo(tmp_); }
   std::unique_ptr<Committer> open() {
     auto c = Committer::open({repo_, "alpha", "alpha@test"});
     EXPECT_TRUE(c) << (c ? "" : c.error().message());
@@ -105,7 +102,7 @@ TEST_F(CommitterTest, RemovalsRenamesModesAndSymlinks) {
   EXPECT_EQ(git(repo_, "ls-tree HEAD link").substr(0, 6), "120000");
   EXPECT_EQ(git(repo_, "cat-file blob HEAD:link"), "new.txt");
   EXPECT_EQ(git(repo_, "show HEAD:dir2/a/b.txt"), "deep\n");
-  EXPECT_EQ(git(repo_, "ls-tree -r --name-only HEAD"), "dir2/a/b.txt\nlink\nnew.txt\nold/other.txt\nrun.sh\n");
+  EXPECT_EQ(head_files(repo_), "dir2/a/b.txt\nlink\nnew.txt\nold/other.txt\nrun.sh\n");
 }
 
 TEST_F(CommitterTest, FileAndDirectorySwapPlaces) {
@@ -131,7 +128,7 @@ TEST_F(CommitterTest, IgnoredPathsAreSkippedUnlessTracked) {
   write(file("src.c"), "int x;\n");
   auto c = open();
   commit(*c, {group("alice", {{"tracked.log"}, {"new.log"}, {"build", true}, {"build/out.o"}, {"src.c"}})});
-  EXPECT_EQ(git(repo_, "ls-tree -r --name-only HEAD"), ".gitignore\nsrc.c\ntracked.log\n");
+  EXPECT_EQ(head_files(repo_), ".gitignore\nsrc.c\ntracked.log\n");
   EXPECT_EQ(git(repo_, "show HEAD:tracked.log"), "v2\n");
 }
 
@@ -144,7 +141,7 @@ TEST_F(CommitterTest, GitDirectoriesAndWorktreesAreNeverCommitted) {
   auto out = commit(*c, {group("alice", {{".git/config"}, {".git/HEAD"}, {"sub/.git/config"}, {".worktrees", true},
                                           {".worktrees/s1/a.txt"}, {"SUB2/.GIT/x"}})});
   EXPECT_TRUE(out.commits.empty());
-  EXPECT_EQ(git(repo_, "ls-tree -r --name-only HEAD"), "");
+  EXPECT_EQ(head_files(repo_), "");
 }
 
 TEST_F(CommitterTest, NothingChangedMakesNoCommit) {
@@ -165,7 +162,7 @@ TEST_F(CommitterTest, SymlinkedParentIsNotFollowed) {
   auto c = open();
   commit(*c, {group("mallory", {{"evil/secret"}, {"evil", true}})});
   // The symlink itself is committed as a link; nothing behind it is.
-  EXPECT_EQ(git(repo_, "ls-tree -r --name-only HEAD"), "evil\n");
+  EXPECT_EQ(head_files(repo_), "evil\n");
   EXPECT_EQ(git(repo_, "ls-tree HEAD evil").substr(0, 6), "120000");
 }
 
@@ -176,7 +173,7 @@ TEST_F(CommitterTest, NewDirectoryIsTakenWhole) {
   write(file("d/3.txt"), "3\n");
   auto c = open();
   commit(*c, {group("alice", {{"d", true}})});
-  EXPECT_EQ(git(repo_, "ls-tree -r --name-only HEAD"), "d/3.txt\nd/e/2.txt\nd/e/f/1.txt\n");
+  EXPECT_EQ(head_files(repo_), "d/3.txt\nd/e/2.txt\nd/e/f/1.txt\n");
 }
 
 TEST_F(CommitterTest, DeepWalkLeavesOutPathsPendingOnTheirOwn) {
@@ -188,7 +185,7 @@ TEST_F(CommitterTest, DeepWalkLeavesOutPathsPendingOnTheirOwn) {
   auto r = c->commit({group("cove-sync", {{"d", true}})}, 1,
                      [](const std::string& p) { return p == "d/theirs.txt" || p == "d/sub"; });
   ASSERT_TRUE(r) << r.error().message();
-  EXPECT_EQ(git(repo_, "ls-tree -r --name-only HEAD"), "d/mine.txt\n");
+  EXPECT_EQ(head_files(repo_), "d/mine.txt\n");
 }
 
 TEST_F(CommitterTest, WholeTreeWalkFromTheRoot) {
@@ -201,7 +198,7 @@ TEST_F(CommitterTest, WholeTreeWalkFromTheRoot) {
   auto c = open();
   commit(*c, {group("cove-sync", {{"", true}})});
   EXPECT_EQ(head_tree(repo_), workdir_tree(repo_));
-  EXPECT_EQ(git(repo_, "ls-tree -r --name-only HEAD"), "keep.txt\nnew/n.txt\n");
+  EXPECT_EQ(head_files(repo_), "keep.txt\nnew/n.txt\n");
 }
 
 TEST_F(CommitterTest, NestedRepositoryIsLeftOut) {
@@ -211,7 +208,7 @@ TEST_F(CommitterTest, NestedRepositoryIsLeftOut) {
   write(file("vendor/own.c"), "y\n");
   auto c = open();
   commit(*c, {group("alice", {{"vendor", true}})});
-  EXPECT_EQ(git(repo_, "ls-tree -r --name-only HEAD"), "vendor/own.c\n");
+  EXPECT_EQ(head_files(repo_), "vendor/own.c\n");
 }
 
 TEST_F(CommitterTest, UnbornBranchGetsItsFirstCommit) {

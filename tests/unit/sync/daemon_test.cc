@@ -19,10 +19,7 @@ using namespace synctest;
 class DaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    repo_ = tmp_.path() + "/repo";
-    init_repo(repo_);
-    write(repo_ + "/seed.txt", "seed\n");
-    commit_all(repo_);
+    repo_ = seeded_repo(tmp_, "seed.txt", "seed\n");
     opts_.team = "alpha";
     opts_.repo = repo_;
     opts_.journal = tmp_.path() + "/journal";
@@ -128,7 +125,7 @@ TEST_F(DaemonTest, RenameAndRemoveThroughTheJournal) {
   ASSERT_TRUE(writer_->append(JournalOp::unlink, "gone.txt", "", Attribution{"c1", "alice", "agent"}));
   ASSERT_TRUE(wait_acknowledged());
   EXPECT_EQ(head_tree(repo_), workdir_tree(repo_));
-  EXPECT_EQ(git(repo_, "ls-tree -r --name-only HEAD"), "new/x.txt\nseed.txt\n");
+  EXPECT_EQ(head_files(repo_), "new/x.txt\nseed.txt\n");
 }
 
 TEST_F(DaemonTest, CursorComesBackFromTheTrailerWhenTheFileIsLost) {

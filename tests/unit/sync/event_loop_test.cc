@@ -15,20 +15,32 @@ using namespace std::chrono_literals;
 
 class EventLoopTest : public ::testing::TestWithParam<bool> {
  protected:
-  std::unique_ptr<EventLoop> make() {
-    auto loop = GetParam() ? covesync::make_uring_loop() : covesync::make_epoll_loop();
-    if (!loop) {
-      return nullptr;
+  void SetUp() override {
+    auto made = GetParam() ? covesync::make_uring_loop() : covesync::make_epoll_loop();
+    if (!made) {
+      GTEST_SKIP() << "io_uring unavailable";
     }
-    return std::move(*loop);
+    loop = std::move(*made);
   }
+
+  /// A timer that counts its calls, keeps the time of the last one and stops the loop.
+  struct StopTimer {
+    EventLoop::TimerId id = 0;
+    int fired = 0;
+    Clock::time_point when{};
+  };
+  void add_stop_timer(StopTimer& t) {
+    t.id = loop->add_timer([this, &t] {
+      t.fired++;
+      t.when = Clock::now();
+      loop->stop();
+    });
+  }
+
+  std::unique_ptr<EventLoop> loop;
 };
 
 TEST_P(EventLoopTest, ReaderIsCalledWhenDataArrives) {
-  auto loop = make();
-  if (!loop) {
-    GTEST_SKIP() << "io_uring unavailable";
-  }
   int p[2];
   ASSERT_EQ(::pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
   base::Fd rd(p[0]), wr(p[1]);
@@ -52,61 +64,39 @@ TEST_P(EventLoopTest, ReaderIsCalledWhenDataArrives) {
 }
 
 TEST_P(EventLoopTest, TimerFiresOnceAtItsDeadline) {
-  auto loop = make();
-  if (!loop) {
-    GTEST_SKIP() << "io_uring unavailable";
-  }
-  int fired = 0;
+  StopTimer t;
+  add_stop_timer(t);
   auto start = Clock::now();
-  Clock::time_point when{};
-  auto t = loop->add_timer([&] {
-    fired++;
-    when = Clock::now();
-    loop->stop();
-  });
-  loop->arm(t, start + 30ms);
-  EXPECT_TRUE(loop->armed(t));
+  loop->arm(t.id, start + 30ms);
+  EXPECT_TRUE(loop->armed(t.id));
   ASSERT_TRUE(loop->run());
-  EXPECT_EQ(fired, 1);
-  EXPECT_GE(when - start, 30ms);  // never early
-  EXPECT_FALSE(loop->armed(t));
+  EXPECT_EQ(t.fired, 1);
+  EXPECT_GE(t.when - start, 30ms);  // never early
+  EXPECT_FALSE(loop->armed(t.id));
 }
 
 TEST_P(EventLoopTest, MovedTimerFiresOnlyAtTheNewDeadline) {
-  auto loop = make();
-  if (!loop) {
-    GTEST_SKIP() << "io_uring unavailable";
-  }
   // The debounce pattern: every event pushes the deadline further out.
-  int fired = 0;
+  StopTimer debounce;
+  add_stop_timer(debounce);
   auto start = Clock::now();
-  Clock::time_point when{};
-  auto debounce = loop->add_timer([&] {
-    fired++;
-    when = Clock::now();
-    loop->stop();
-  });
   int bumps = 0;
   EventLoop::TimerId ticker = 0;
   ticker = loop->add_timer([&] {
-    loop->arm(debounce, Clock::now() + 40ms);
+    loop->arm(debounce.id, Clock::now() + 40ms);
     if (++bumps < 5) {
       loop->arm(ticker, Clock::now() + 10ms);
     }
   });
-  loop->arm(debounce, start + 40ms);
+  loop->arm(debounce.id, start + 40ms);
   loop->arm(ticker, start + 10ms);
   ASSERT_TRUE(loop->run());
-  EXPECT_EQ(fired, 1);
+  EXPECT_EQ(debounce.fired, 1);
   EXPECT_EQ(bumps, 5);
-  EXPECT_GE(when - start, 5 * 10ms + 40ms);
+  EXPECT_GE(debounce.when - start, 5 * 10ms + 40ms);
 }
 
 TEST_P(EventLoopTest, DisarmedTimerDoesNotFire) {
-  auto loop = make();
-  if (!loop) {
-    GTEST_SKIP() << "io_uring unavailable";
-  }
   bool fired = false;
   auto t = loop->add_timer([&] { fired = true; });
   auto end = loop->add_timer([&] { loop->stop(); });

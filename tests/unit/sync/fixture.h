@@ -18,25 +18,15 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/temp_dir.h"
+
 namespace synctest {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+class TempDir : public cove_test::TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/cove-sync-test-XXXXXX";
-    const char* d = ::mkdtemp(tmpl);
-    path_ = d != nullptr ? d : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : cove_test::TempDir("cove-sync-test") {}
 };
 
 inline std::string quote(const std::string& s) {
@@ -89,13 +79,28 @@ inline std::string read(const std::string& path) {
   return ss.str();
 }
 
-/// A non-bare repository with `main` checked out; `files` committed first if given.
+/// A non-bare repository with `main` checked out.
 inline void init_repo(const std::string& dir) {
   sh("git init -q -b main " + quote(dir));
 }
 
 inline void commit_all(const std::string& dir, const std::string& msg = "seed") {
   sh("cd " + quote(dir) + " && git add -A && git commit -q --allow-empty -m " + quote(msg));
+}
+
+/// <tmp>/repo, a new repository (init_repo).
+inline std::string new_repo(const TempDir& tmp) {
+  std::string dir = tmp / "repo";
+  init_repo(dir);
+  return dir;
+}
+
+/// <tmp>/repo with one commit that holds `rel` with `content`.
+inline std::string seeded_repo(const TempDir& tmp, const std::string& rel, const std::string& content) {
+  std::string dir = new_repo(tmp);
+  write(dir + "/" + rel, content);
+  commit_all(dir);
+  return dir;
 }
 
 /// The tree git would record for the working tree of `dir` right now (through a throwaway
@@ -117,6 +122,9 @@ inline std::string head_tree(const std::string& dir) {
 inline std::string git(const std::string& dir, const std::string& args, bool may_fail = false) {
   return sh("cd " + quote(dir) + " && git " + args, may_fail);
 }
+
+/// The files of HEAD's tree, one per line ("a.txt\nd/b.txt\n").
+inline std::string head_files(const std::string& dir) { return git(dir, "ls-tree -r --name-only HEAD"); }
 
 /// Polls `cond` every 10 ms for up to `seconds`; the bounded wait every asynchronous test uses.
 inline bool wait_for(const std::function<bool()>& cond, double seconds = 10) {

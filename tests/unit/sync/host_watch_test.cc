@@ -33,37 +33,46 @@ std::set<std::string> collect(HostWatch& w, const std::set<std::string>& want, s
   return got;
 }
 
-TEST(HostWatch, ReportsEditsNewDirectoriesAndFilesInThem) {
+/// A temp tree with one file written before the watch is opened.
+class HostWatchTest : public ::testing::Test {
+ protected:
+  /// Writes `first` (relative) and opens the watch on the tree.
+  void open(const std::string& first, HostWatch::SkipDir skip = nullptr) {
+    write(t / first, "1");
+    auto opened = HostWatch::open(t.path(), std::move(skip));
+    ASSERT_TRUE(opened) << opened.error().message();
+    w = std::move(*opened);
+  }
+
   TempDir t;
-  write(t.path() + "/src/a.txt", "1");
+  std::unique_ptr<HostWatch> w;
+};
+
+TEST_F(HostWatchTest, ReportsEditsNewDirectoriesAndFilesInThem) {
   fs::create_directories(t.path() + "/.git/objects");
   fs::create_directories(t.path() + "/node_modules/x");
-  auto w = HostWatch::open(t.path(), [](const std::string& rel) { return rel == "node_modules"; });
-  ASSERT_TRUE(w) << w.error().message();
-  EXPECT_EQ((*w)->watches(), 2u);  // root and src; not .git, not the ignored directory
+  ASSERT_NO_FATAL_FAILURE(open("src/a.txt", [](const std::string& rel) { return rel == "node_modules"; }));
+  EXPECT_EQ(w->watches(), 2u);  // root and src; not .git, not the ignored directory
   write(t.path() + "/src/a.txt", "2");
   write(t.path() + "/.git/objects/x", "ignored");
   write(t.path() + "/node_modules/x/y", "ignored");
   std::set<std::string> deep;
-  auto got = collect(**w, {"src/a.txt"});
+  auto got = collect(*w, {"src/a.txt"});
   EXPECT_EQ(got.count(".git/objects/x"), 0u);
   EXPECT_EQ(got.count("node_modules/x/y"), 0u);
   // A new directory is watched at once, and reported deep for what was created before that.
   fs::create_directories(t.path() + "/new/sub");
-  got = collect(**w, {"new"}, &deep);
+  got = collect(*w, {"new"}, &deep);
   EXPECT_EQ(deep.count("new"), 1u);
   write(t.path() + "/new/sub/later.txt", "x");
-  got = collect(**w, {"new/sub/later.txt"});
+  got = collect(*w, {"new/sub/later.txt"});
   EXPECT_EQ(got.count("new/sub/later.txt"), 1u);
 }
 
-TEST(HostWatch, ReadingAFileIsNoEditButChmodIs) {
-  TempDir t;
-  write(t.path() + "/a.txt", "1");
-  auto w = HostWatch::open(t.path(), nullptr);
-  ASSERT_TRUE(w) << w.error().message();
+TEST_F(HostWatchTest, ReadingAFileIsNoEditButChmodIs) {
+  ASSERT_NO_FATAL_FAILURE(open("a.txt"));
   write(t.path() + "/a.txt", "2");
-  collect(**w, {"a.txt"});
+  collect(*w, {"a.txt"});
   // Past the timestamp granularity of the write, so the read's access time is newer.
   ::usleep(20 * 1000);
   std::string text = read(t.path() + "/a.txt");
@@ -73,24 +82,21 @@ TEST(HostWatch, ReadingAFileIsNoEditButChmodIs) {
   ASSERT_GT(st.st_atim.tv_sec * 1000000000LL + st.st_atim.tv_nsec, st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec)
       << "the read did not update the access time (noatime mount?)";
   write(t.path() + "/sentinel", "x");
-  auto got = collect(**w, {"sentinel"});
+  auto got = collect(*w, {"sentinel"});
   EXPECT_EQ(got.count("a.txt"), 0u) << "an access-time update was reported as an edit";
   ASSERT_EQ(::chmod((t.path() + "/a.txt").c_str(), 0755), 0);
-  got = collect(**w, {"a.txt"});
+  got = collect(*w, {"a.txt"});
   EXPECT_EQ(got.count("a.txt"), 1u);
 }
 
-TEST(HostWatch, FollowsMovedDirectories) {
-  TempDir t;
-  write(t.path() + "/d/f.txt", "1");
-  auto w = HostWatch::open(t.path(), nullptr);
-  ASSERT_TRUE(w);
+TEST_F(HostWatchTest, FollowsMovedDirectories) {
+  ASSERT_NO_FATAL_FAILURE(open("d/f.txt"));
   fs::rename(t.path() + "/d", t.path() + "/e");
   std::set<std::string> deep;
-  collect(**w, {"d", "e"}, &deep);
+  collect(*w, {"d", "e"}, &deep);
   EXPECT_EQ(deep.count("e"), 1u);
   write(t.path() + "/e/g.txt", "2");
-  auto got = collect(**w, {"e/g.txt"});
+  auto got = collect(*w, {"e/g.txt"});
   EXPECT_EQ(got.count("e/g.txt"), 1u);
   EXPECT_EQ(got.count("d/g.txt"), 0u);
 }

@@ -11,8 +11,7 @@ using namespace synctest;
 
 TEST(IndexSync, IndexFollowsTheCommitAndRunsNoRepositoryProgram) {
   TempDir t;
-  std::string repo = t.path() + "/repo";
-  init_repo(repo);
+  std::string repo = new_repo(t);
   write(repo + "/a.txt", "1\n");
   write(repo + "/gone.txt", "g\n");
   commit_all(repo);

@@ -12,12 +12,7 @@ using namespace synctest;
 
 class SessionTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    repo_ = tmp_.path() + "/repo";
-    init_repo(repo_);
-    write(repo_ + "/a.txt", "main\n");
-    commit_all(repo_);
-  }
+  void SetUp() override { repo_ = seeded_repo(tmp_, "a.txt", "main\n"); }
   TempDir tmp_;
   std::string repo_;
 };
