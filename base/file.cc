@@ -11,8 +11,6 @@
 
 namespace base {
 
-namespace {
-
 Result<void> write_all(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -26,6 +24,8 @@ Result<void> write_all(int fd, std::string_view data) {
   }
   return {};
 }
+
+namespace {
 
 std::string dir_of(const std::string& path) {
   auto slash = path.rfind('/');

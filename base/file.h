@@ -17,6 +17,9 @@ namespace base {
 /// Replaces `path` with `data` atomically: writes a temp file in the same directory, then renames
 /// it over `path`, keeping the old file's mode. With `durable`, fsyncs the file and its directory.
 /// Readers see either the old or the new bytes, never a mix.
+/// Writes all of `data` to `fd`, retrying short writes and EINTR.
+[[nodiscard]] Result<void> write_all(int fd, std::string_view data);
+
 [[nodiscard]] Result<void> write_file_atomic(const std::string& path, std::string_view data,
                                              bool durable = false, unsigned mode = 0644);
 

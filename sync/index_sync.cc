@@ -120,17 +120,8 @@ base::Result<void> sync_index(const std::string& repo, const std::vector<std::st
   struct sigaction ign {}, old {};
   ign.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ign, &old);
-  size_t off = 0;
-  while (off < input.size()) {
-    ssize_t n = ::write(wr.get(), input.data() + off, input.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      break;
-    }
-    off += static_cast<size_t>(n);
-  }
+  // A write error (git exited early: EPIPE) shows in git's exit status below.
+  (void)base::write_all(wr.get(), input);
   wr.reset();
   ::sigaction(SIGPIPE, &old, nullptr);
   auto err = base::read_fd(erd.get());
