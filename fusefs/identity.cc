@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "base/file.h"
+#include "base/path.h"
 
 namespace fusefs {
 
@@ -87,7 +88,7 @@ void Identifier::reload_if_changed() {
 std::shared_ptr<const Caller> Identifier::identify_cgroup(const std::string& proc_cgroup) {
   for (const auto& path : cgroup_paths(proc_cgroup)) {
     for (const auto& [dir, caller] : by_cgroup_) {
-      if (path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/')) {
+      if (base::path_under(path, dir)) {
         return caller;
       }
     }

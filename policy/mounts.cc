@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "base/path.h"
 #include "policy/apply.h"
 
 namespace policy {
@@ -10,13 +11,7 @@ namespace policy {
 namespace {
 
 // True if `path` equals `prefix` or lies below it ("/a/b" is under "/a", "/ab" is not).
-bool under(const std::string& path, const std::string& prefix) {
-  if (prefix == "/") {
-    return true;
-  }
-  return path == prefix || (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
-                            path[prefix.size()] == '/');
-}
+using base::path_under;
 
 bool is_bind(const Json& m) {
   if (m.value("type", "") == "bind") {
@@ -104,7 +99,7 @@ void apply_mounts(const ApplyContext& ctx, Json& spec, Decision& d) {
     bool refused = false;
     for (const auto& den : deny) {
       // Denied if the source is the denied path or a directory that contains it.
-      if (under(real, den) || under(den, real) || under(source, den) || under(den, source)) {
+      if (path_under(real, den) || path_under(den, real) || path_under(source, den) || path_under(den, source)) {
         d.refuse(prefix + ".mounts.deny", where + ".source",
                  "mount of " + source + (real != source ? " (" + real + ")" : "") + " at " + dest +
                      " is refused: it is or contains " + den + " (rule " + prefix + ".mounts.deny)");
@@ -116,7 +111,7 @@ void apply_mounts(const ApplyContext& ctx, Json& spec, Decision& d) {
       continue;
     }
     bool allowed = std::any_of(role.mounts.allow.begin(), role.mounts.allow.end(),
-                               [&](const std::string& a) { return under(real, a); });
+                               [&](const std::string& a) { return path_under(real, a); });
     if (!allowed) {
       d.refuse(prefix + ".mounts.allow", where + ".source",
                "bind mount of " + source + (real != source ? " (" + real + ")" : "") + " at " + dest +
@@ -124,7 +119,7 @@ void apply_mounts(const ApplyContext& ctx, Json& spec, Decision& d) {
       continue;
     }
     bool force_ro = std::any_of(role.mounts.read_only.begin(), role.mounts.read_only.end(),
-                                [&](const std::string& a) { return under(real, a); });
+                                [&](const std::string& a) { return path_under(real, a); });
     if (force_ro && !has_option(m, "ro")) {
       Json opts = options_with(m.contains("options") ? m["options"] : Json(), true);
       d.change(where + ".options", m.contains("options") ? m["options"] : Json(), opts, prefix + ".mounts.readOnly");

@@ -3,10 +3,11 @@
 
 #include <string>
 
+#include "base/path.h"
+
 namespace cli {
 
-/// True if `path` equals `prefix` or lies below it ("/a/b" is under "/a", "/ab" is not).
-bool path_under(const std::string& path, const std::string& prefix);
+using base::path_under;
 
 /// /var/run is a symlink to /run on every distribution cove supports, and the shim resolves bind
 /// sources through it; rules are compared after the same rewrite.

@@ -86,9 +86,6 @@ std::string short_id(const std::string& id);
 /// Joins with `sep`.
 std::string join(const std::vector<std::string>& items, std::string_view sep = ", ");
 
-/// `ns` since the epoch as RFC 3339 in UTC, "2024-11-24T06:33:20.123456789Z", or to the second
-/// ("2024-11-24T06:33:20Z") when `nanoseconds` is false.
-std::string rfc3339_utc(int64_t ns, bool nanoseconds = true);
 
 /// "2 GiB", "512 MiB", "1.5 GiB", "1000 B": binary units, at most one decimal.
 std::string format_bytes(int64_t bytes);

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/fd.h"
+#include "base/time.h"
 #include "tools/cli/workspace.h"
 
 namespace cli {
@@ -78,7 +79,7 @@ std::string watch_record_line(const base::JournalRecord& record, const std::stri
     line.pop_back();
   }
   std::string head = fmt::format("{{\"seq\":{},", record.seq);
-  std::string out = head + "\"time\":\"" + rfc3339_utc(record.time_ns) + "\",";
+  std::string out = head + "\"time\":\"" + base::rfc3339(record.time_ns) + "\",";
   if (line.compare(0, head.size(), head) == 0) {
     out += line.substr(head.size());
   } else {

@@ -241,7 +241,7 @@ int ws_gc(const WsPaths& paths, const WsGcOptions& o, const Io& io) {
       e["pid"] = row.pid;
       e["lastWriteSeq"] = row.c.last_write ? Json(row.c.last_write->seq) : Json(nullptr);
       e["lastWriteTime"] =
-          row.c.last_write ? Json(rfc3339_utc(row.c.last_write->time_ns, false)) : Json(nullptr);
+          row.c.last_write ? Json(base::rfc3339(row.c.last_write->time_ns, false)) : Json(nullptr);
       e["idleSeconds"] = row.c.idle_seconds;
       e["idle"] = row.c.idle;
       e["stopped"] = row.stopped;
@@ -261,7 +261,7 @@ int ws_gc(const WsPaths& paths, const WsGcOptions& o, const Io& io) {
                                         : "busy";
       t.add({short_id(rec.id), rec.team, rec.role.empty() ? "-" : rec.role, rec.agent.empty() ? "-" : rec.agent,
              row.c.last_write
-                 ? fmt::format("#{} {}", row.c.last_write->seq, rfc3339_utc(row.c.last_write->time_ns, false))
+                 ? fmt::format("#{} {}", row.c.last_write->seq, base::rfc3339(row.c.last_write->time_ns, false))
                  : "none",
              format_duration(row.c.idle_seconds),
              Cell(action, row.stopped ? Color::kYellow : !row.error.empty() ? Color::kRed : Color::kNone)});
